@@ -1,0 +1,117 @@
+// Turns a function over symbolic tensors into something that runs: traced once per set of input
+// shapes, lowered to ONNX, and executed by onnxruntime-node from a cached session.
+import ort from 'onnxruntime-node';
+import { Graph, type Shape, Sym } from './graph.js';
+import { interpret } from './interpret.js';
+import { lowerToOnnx } from './onnx.js';
+
+export type TracedFn = (...inputs: Sym[]) => Sym | Sym[];
+
+export interface Traced {
+  graph: Graph;
+  inputs: Sym[];
+  outputs: Sym[];
+}
+
+/** Runs `fn` on fresh symbolic inputs of the given shapes and records what it computes. */
+export function trace(fn: TracedFn, shapes: Shape[]): Traced {
+  const graph = new Graph();
+  const inputs = shapes.map((s) => graph.input(s));
+  const out = fn(...inputs);
+  const outputs = Array.isArray(out) ? out : [out];
+  for (const o of outputs) {
+    if (!(o instanceof Sym) || o.graph !== graph) throw new Error('trace: the function must return symbolic tensors of its own trace');
+  }
+  return { graph, inputs, outputs };
+}
+
+export interface Input {
+  data: Float32Array;
+  shape: Shape;
+}
+
+export interface CompileOptions {
+  /** For error messages and profiling. */
+  name?: string;
+  /** onnxruntime intra-op threads; default from DGP_THREADS, else 2. */
+  threads?: number;
+}
+
+interface Entry {
+  traced: Traced;
+  session: Promise<ort.InferenceSession>;
+  inNames: string[];
+  outNames: string[];
+}
+
+/** A compiled function: one ONNX session per distinct list of input shapes, built on first use. */
+export class Compiled {
+  private readonly cache = new Map<string, Entry>();
+
+  constructor(
+    private readonly fn: TracedFn,
+    private readonly options: CompileOptions = {},
+  ) {}
+
+  get name(): string {
+    return this.options.name ?? (this.fn.name || 'anonymous');
+  }
+
+  /** The trace for these input shapes (cached), e.g. to inspect the graph size. */
+  traced(shapes: Shape[]): Traced {
+    return this.entry(shapes).traced;
+  }
+
+  async run(inputs: Input[]): Promise<Float32Array[]> {
+    const e = this.entry(inputs.map((x) => x.shape));
+    const session = await e.session;
+    const feeds: Record<string, ort.Tensor> = {};
+    inputs.forEach((x, i) => {
+      if (x.data.length !== e.traced.inputs[i]!.size) throw new Error(`${this.name}: input ${i} has ${x.data.length} values for shape [${x.shape}]`);
+      feeds[e.inNames[i]!] = new ort.Tensor('float32', x.data, x.shape as number[]);
+    });
+    const res = await session.run(feeds);
+    return e.outNames.map((n) => res[n]!.data as Float32Array);
+  }
+
+  /** The float64 reference evaluation of the same trace (slow; for tests). */
+  eval64(inputs: { data: ArrayLike<number>; shape: Shape }[]): Float64Array[] {
+    const { traced } = this.entry(inputs.map((x) => x.shape), false);
+    return interpret(traced.graph, traced.inputs, inputs.map((x) => x.data), traced.outputs);
+  }
+
+  private entry(shapes: Shape[], withSession = true): Entry {
+    const key = shapes.map((s) => s.join('x')).join('|');
+    let e = this.cache.get(key);
+    if (!e) {
+      const traced = trace(this.fn, shapes);
+      e = {
+        traced,
+        session: withSession ? this.createSession(traced) : (undefined as unknown as Promise<ort.InferenceSession>),
+        inNames: traced.inputs.map((_, i) => `in${i}`),
+        outNames: traced.outputs.map((_, i) => `out${i}`),
+      };
+      this.cache.set(key, e);
+    } else if (withSession && !e.session) {
+      e.session = this.createSession(e.traced);
+    }
+    return e;
+  }
+
+  private createSession(t: Traced): Promise<ort.InferenceSession> {
+    const bytes = lowerToOnnx(t.graph, t.inputs, t.outputs);
+    const threads = this.options.threads ?? (Number(process.env.DGP_THREADS) || 2);
+    return ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    }).catch((err: Error) => {
+      throw new Error(`${this.name}: onnxruntime rejected the lowered graph: ${err.message}`);
+    });
+  }
+}
+
+export function compile(fn: TracedFn, options?: CompileOptions): Compiled {
+  return new Compiled(fn, options);
+}
