@@ -1,0 +1,33 @@
+// Models: a registry by name, parameter initialisation and (de)serialisation.
+import { convnet, lenet, mlp } from './simple.js';
+import type { Model } from './model.js';
+import { resnet18 } from './resnet.js';
+
+export * from './model.js';
+export { mlp, lenet, convnet } from './simple.js';
+export { resnet18 } from './resnet.js';
+export * from './safetensors.js';
+
+export const MODEL_NAMES = ['mlp', 'lenet', 'convnet', 'resnet18'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+export interface ModelOptions {
+  inputShape: [number, number, number];
+  /** Channel multiplier for convnet (integer) and resnet18 (e.g. 0.25 for a narrow one). */
+  width?: number;
+}
+
+export function createModel(name: string, opts: ModelOptions): Model {
+  switch (name) {
+    case 'mlp':
+      return mlp({ inputShape: opts.inputShape });
+    case 'lenet':
+      return lenet({ inputShape: opts.inputShape });
+    case 'convnet':
+      return convnet({ inputShape: opts.inputShape, width: opts.width });
+    case 'resnet18':
+      return resnet18({ inputShape: opts.inputShape, width: opts.width });
+    default:
+      throw new Error(`unknown model '${name}' (choose one of ${MODEL_NAMES.join(', ')})`);
+  }
+}

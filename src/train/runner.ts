@@ -1,0 +1,80 @@
+// Compiled per-model functions: loss and parameter gradients on a batch (with batch-norm batch
+// statistics), and evaluation-mode prediction. One ONNX session per model and batch shape serves
+// every client and every round, since parameters are inputs.
+import type { TensorList } from '../common/tensors.js';
+import { compile, crossEntropy, type Compiled, grad, type Sym } from '../core/index.js';
+import { bindParams, type Model } from '../models/index.js';
+
+export interface LossAndGrad {
+  loss: number;
+  grads: TensorList;
+  /** Batch statistics of each batch-norm layer, in model.buffers order (mean, var pairs). */
+  bnStats: { layer: string; mean: Float32Array; variance: Float32Array; count: number }[];
+}
+
+export class ModelRunner {
+  private readonly gradFn: Compiled;
+  private readonly predictFn: Compiled;
+  /** Batch-norm layer names and per-channel element counts, recorded when a shape is traced. */
+  private readonly bnMeta = new Map<string, { layer: string; count: number }[]>();
+
+  constructor(readonly model: Model) {
+    const np = model.params.length;
+    this.gradFn = compile(
+      (x: Sym, target: Sym, ...p: Sym[]) => {
+        const { logits, bnStats } = model.forward(bindParams(model.params, p), x, { training: true });
+        this.bnMeta.set(x.shape.join('x'), bnStats.map((s) => ({ layer: s.layer, count: s.count })));
+        const loss = crossEntropy(logits, target);
+        return [loss, ...grad(loss, p), ...bnStats.flatMap((s) => [s.mean, s.variance])];
+      },
+      { name: `${model.name}.lossAndGrad` },
+    );
+    this.predictFn = compile(
+      (x: Sym, ...pb: Sym[]) => {
+        const p = bindParams(model.params, pb.slice(0, np));
+        const buffers = bindParams(model.buffers, pb.slice(np));
+        return model.forward(p, x, { training: false, buffers }).logits;
+      },
+      { name: `${model.name}.predict` },
+    );
+  }
+
+  /** `target` holds one row of class probabilities per example (one-hot for hard labels). */
+  async lossAndGrad(params: TensorList, x: Float32Array, shape: number[], target: Float32Array): Promise<LossAndGrad> {
+    const b = shape[0]!;
+    const out = await this.gradFn.run([
+      { data: x, shape },
+      { data: target, shape: [b, this.model.numClasses] },
+      ...params.map((t) => ({ data: t.data, shape: t.shape })),
+    ]);
+    const np = params.length;
+    const grads = params.map((t, i) => ({ name: t.name, shape: t.shape, data: out[1 + i]! }));
+    const meta = this.bnMeta.get(shape.join('x')) ?? [];
+    const bnStats = meta.map(({ layer, count }, k) => ({ layer, count, mean: out[1 + np + 2 * k]!, variance: out[2 + np + 2 * k]! }));
+    return { loss: out[0]![0]!, grads, bnStats };
+  }
+
+  async predict(params: TensorList, buffers: TensorList, x: Float32Array, shape: number[]): Promise<Float32Array> {
+    const [logits] = await this.predictFn.run([
+      { data: x, shape },
+      ...params.map((t) => ({ data: t.data, shape: t.shape })),
+      ...buffers.map((t) => ({ data: t.data, shape: t.shape })),
+    ]);
+    return logits!;
+  }
+}
+
+/** PyTorch's running-statistics update: momentum 0.1 and the unbiased batch variance. */
+export function updateRunningStats(buffers: TensorList, stats: LossAndGrad['bnStats'], momentum = 0.1): void {
+  const byName = new Map(buffers.map((t) => [t.name, t.data]));
+  for (const s of stats) {
+    const rm = byName.get(`${s.layer}.running_mean`);
+    const rv = byName.get(`${s.layer}.running_var`);
+    if (!rm || !rv) throw new Error(`no running statistics for batch-norm layer ${s.layer}`);
+    const unbias = s.count > 1 ? s.count / (s.count - 1) : 1;
+    for (let c = 0; c < rm.length; c++) {
+      rm[c] = (1 - momentum) * rm[c]! + momentum * s.mean[c]!;
+      rv[c] = (1 - momentum) * rv[c]! + momentum * s.variance[c]! * unbias;
+    }
+  }
+}
