@@ -24,7 +24,7 @@ function fakeFetch(body: Buffer, opts: { status?: number; length?: number } = {}
     calls,
     fetch: async (url) => {
       calls.push(url);
-      return new Response(body, {
+      return new Response(new Uint8Array(body), {
         status: opts.status ?? 200,
         headers: { 'content-length': String(opts.length ?? body.length) },
       });
@@ -123,7 +123,7 @@ describe('CIFAR-10 download and cache (offline, with an injected fetch)', () => 
     const dir = tempDir();
     const dest = join(dir, 'x.tar.gz');
     await assert.rejects(downloadFile('https://example.invalid/x', dest, fakeFetch(Buffer.alloc(10), { status: 404 }).fetch), /could not download https:\/\/example\.invalid\/x into .*x\.tar\.gz: HTTP 404/);
-    const short = async () => new Response(Buffer.alloc(10), { headers: { 'content-length': '20' } });
+    const short = async () => new Response(new Uint8Array(10), { headers: { 'content-length': '20' } });
     await assert.rejects(downloadFile('https://example.invalid/x', dest, short), /(incomplete: 10 of 20 bytes|failed after)/);
     const offline: FetchLike = async () => {
       throw new TypeError('fetch failed', { cause: new Error('getaddrinfo ENOTFOUND') });
