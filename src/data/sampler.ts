@@ -61,6 +61,7 @@ export class BatchSampler {
     private readonly rng: Rng,
   ) {}
 
+  /** The sampler draws from rng from then on: hand it its own stream (rng.fork()). */
   static create(indices: ArrayLike<number> | number, batchSize: number, rng: Rng): BatchSampler {
     checkBatchSize(batchSize);
     const pool = toPool(indices);
