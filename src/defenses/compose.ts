@@ -1,0 +1,109 @@
+// Building blocks that turn per-tensor rules into defenses and defenses into bigger ones:
+// error feedback around any compressor, a chain of stages, a renamed defense.
+import type { Rng } from '../common/rng.js';
+import { sizeOf, type NamedTensor, type TensorList } from '../common/tensors.js';
+import { addInto, denseUpdate, densify, type ClientUpdate, type UpdateTensor } from '../common/update.js';
+import { measure } from './report.js';
+import type { Defense, Layout } from './types.js';
+
+/** A stateless defense applying `compress` to each tensor on its own. */
+export function perTensor(name: string, compress: (t: NamedTensor, rng: Rng) => UpdateTensor): Defense<null> {
+  return {
+    name,
+    init: () => null,
+    apply(grad, _state, rng) {
+      const update = grad.map((t) => compress(t, rng));
+      return { update, state: null, report: measure(grad, update) };
+    },
+  };
+}
+
+/** Sends the gradient as it is (dense): the undefended baseline. */
+export function none(): Defense<null> {
+  return perTensor('none', (t) => denseUpdate(t.name, t.shape, t.data.slice()));
+}
+
+export interface ErrorFeedbackState<S> {
+  /** Per tensor, what was computed but not yet sent. */
+  residual: Float32Array[];
+  inner: S;
+}
+
+/**
+ * Error feedback, per client and per tensor: g <- g + e; send C(g); e <- g - C(g). Nothing the
+ * compressor drops is lost, only delayed.
+ */
+export function withErrorFeedback<S>(inner: Defense<S>): Defense<ErrorFeedbackState<S>> {
+  return {
+    name: `ef(${inner.name})`,
+    init(layout: Layout) {
+      return { residual: layout.map((t) => new Float32Array(sizeOf(t.shape))), inner: inner.init(layout) };
+    },
+    apply(grad: TensorList, state: ErrorFeedbackState<S>, rng: Rng) {
+      const corrected = addResidual(grad, state.residual);
+      const r = inner.apply(corrected, state.inner, rng);
+      // The corrected gradient minus what was sent is the next residual: reuse its buffer.
+      const residual = corrected.map((c, i) => {
+        addInto(c.data, r.update[i]!, -1);
+        return c.data;
+      });
+      const extra = { ...r.report.extra, residualNorm: l2(residual) };
+      return { update: r.update, state: { residual, inner: r.state }, report: measure(grad, r.update, extra) };
+    },
+  };
+}
+
+/** g + e as new tensors; throws when the residual does not fit the gradient. */
+export function addResidual(grad: TensorList, residual: readonly Float32Array[]): TensorList {
+  if (grad.length !== residual.length) {
+    throw new Error(`error feedback: gradient has ${grad.length} tensors, residual ${residual.length}`);
+  }
+  return grad.map((t, i) => {
+    const e = residual[i]!;
+    if (e.length !== t.data.length) {
+      throw new Error(`error feedback: tensor "${t.name}" has ${t.data.length} entries, residual ${e.length}`);
+    }
+    const c = new Float32Array(e.length);
+    const g = t.data;
+    for (let j = 0; j < c.length; j++) c[j] = g[j]! + e[j]!;
+    return { name: t.name, shape: [...t.shape], data: c };
+  });
+}
+
+export function l2(list: readonly Float32Array[]): number {
+  let s = 0;
+  for (const a of list) for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
+  return Math.sqrt(s);
+}
+
+/**
+ * Stages applied in order, each to the (densified) output of the one before: `chain(clip, noise)`.
+ * The report compares the final update with the chain's own input.
+ */
+export function chain(...stages: Defense[]): Defense<unknown[]> {
+  if (stages.length === 0) throw new Error('chain: needs at least one stage');
+  return {
+    name: `chain(${stages.map((s) => s.name).join(',')})`,
+    init: (layout) => stages.map((s) => s.init(layout)),
+    apply(grad, states, rng) {
+      if (states.length !== stages.length) throw new Error(`chain: ${states.length} states for ${stages.length} stages`);
+      let input = grad;
+      let extra: Record<string, number> = {};
+      const next: unknown[] = [];
+      let update: ClientUpdate = [];
+      stages.forEach((stage, i) => {
+        const r = stage.apply(input, states[i], rng);
+        next.push(r.state);
+        extra = { ...extra, ...r.report.extra };
+        update = r.update;
+        if (i < stages.length - 1) input = densify(r.update);
+      });
+      return { update, state: next, report: measure(grad, update, extra) };
+    },
+  };
+}
+
+/** The same defense under another name (e.g. a chain presented as `dp(gaussian)`). */
+export function named<S>(name: string, d: Defense<S>): Defense<S> {
+  return { name, init: (layout) => d.init(layout), apply: (g, s, rng) => d.apply(g, s, rng) };
+}

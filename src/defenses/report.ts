@@ -1,0 +1,49 @@
+// The figures every defense reports, computed the same way for all of them from the raw gradient
+// and what is actually sent, so a wrapper (error feedback, a chain) can recompute them against
+// its own input instead of trusting an inner defense that saw a different gradient.
+import type { TensorList } from '../common/tensors.js';
+import type { ClientUpdate } from '../common/update.js';
+import type { DefenseReport } from './types.js';
+
+export function measure(grad: TensorList, update: ClientUpdate, extra: Record<string, number> = {}): DefenseReport {
+  if (grad.length !== update.length) throw new Error(`update has ${update.length} tensors for a gradient of ${grad.length}`);
+  let g2 = 0;
+  let d2 = 0;
+  let total = 0;
+  let sent = 0;
+  for (let t = 0; t < grad.length; t++) {
+    const g = grad[t]!.data;
+    const u = update[t]!;
+    total += g.length;
+    sent += u.values.length;
+    let tg2 = 0;
+    for (let i = 0; i < g.length; i++) tg2 += g[i]! * g[i]!;
+    g2 += tg2;
+    const v = u.values;
+    if (u.kind === 'dense') {
+      for (let i = 0; i < g.length; i++) {
+        const d = g[i]! - v[i]!;
+        d2 += d * d;
+      }
+    } else {
+      // Entries not sent contribute g^2; sent ones contribute (g - v)^2 instead.
+      let td2 = tg2;
+      const idx = u.indices;
+      for (let j = 0; j < idx.length; j++) {
+        const x = g[idx[j]!]!;
+        const d = x - v[j]!;
+        td2 += d * d - x * x;
+      }
+      d2 += Math.max(0, td2);
+    }
+  }
+  const relGradDistance = g2 > 0 ? Math.sqrt(d2 / g2) : d2 > 0 ? Infinity : 0;
+  return {
+    keptFraction: total > 0 ? sent / total : 0,
+    relGradDistance,
+    gradNorm: Math.sqrt(g2),
+    sentEntries: sent,
+    totalEntries: total,
+    extra,
+  };
+}
