@@ -1,0 +1,64 @@
+// Defenses by name, for configuration files and the command line. Each entry validates its own
+// options; the registry adds the one option they all share: `ef`, error feedback around it.
+import { z } from 'zod';
+import { none, withErrorFeedback } from './compose.js';
+import { dgp } from './dgp.js';
+import { dp } from './dp.js';
+import { qsgd, scaledSign } from './quantize.js';
+import { randomk, topk } from './sparsify.js';
+import { parseOptions } from './options.js';
+import type { Defense } from './types.js';
+
+interface Entry {
+  /** Whether error feedback is on when the options do not say. */
+  ef: boolean;
+  make(options: Record<string, unknown>): Defense;
+  summary: string;
+}
+
+const NO_OPTIONS = z.object({});
+
+// Each factory names itself in its errors (`dgp: option "pTop": ...`), the same name as here.
+const ENTRIES = {
+  none: { ef: false, make: (o) => (parseOptions(NO_OPTIONS, o, 'none'), none()), summary: 'the raw gradient, dense' },
+  dgp: { ef: true, make: (o) => dgp(o), summary: 'drop the top pTop of |g| per tensor, send the next pKeep' },
+  topk: { ef: true, make: (o) => topk(o), summary: 'send the largest fraction of |g| per tensor' },
+  randomk: { ef: true, make: (o) => randomk(o), summary: 'send a seeded random fraction per tensor' },
+  dp: { ef: false, make: (o) => dp(o), summary: 'clip the update norm to clip, add noise of scale noiseMultiplier*clip' },
+  qsgd: { ef: false, make: (o) => qsgd(o), summary: 'unbiased stochastic quantization to levels steps per tensor' },
+  signsgd: { ef: true, make: (o) => (parseOptions(NO_OPTIONS, o, 'signsgd'), scaledSign()), summary: 'mean|g| * sign(g) per tensor' },
+} satisfies Record<string, Entry>;
+
+export type DefenseName = keyof typeof ENTRIES;
+export const DEFENSE_NAMES = Object.keys(ENTRIES) as DefenseName[];
+
+/**
+ * A defense from its name and options, e.g. createDefense('dgp', { pTop: 0.05, pKeep: 0.2 }).
+ * `ef: true|false` wraps it in error feedback or not (default on for dgp, topk, randomk, signsgd).
+ * Throws one line naming the defense and the offending option.
+ */
+export function createDefense(name: string, options: Record<string, unknown> = {}): Defense {
+  if (!Object.hasOwn(ENTRIES, name)) {
+    throw new Error(`unknown defense "${name}" (known: ${DEFENSE_NAMES.join(', ')})`);
+  }
+  const entry: Entry = ENTRIES[name as DefenseName];
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new Error(`defense ${name}: options must be an object (got ${JSON.stringify(options)})`);
+  }
+  const { ef, ...rest } = options;
+  if (ef !== undefined && typeof ef !== 'boolean') {
+    throw new Error(`defense ${name}: option "ef": expected true or false (got ${JSON.stringify(ef)})`);
+  }
+  let defense: Defense;
+  try {
+    defense = entry.make(rest);
+  } catch (e) {
+    throw new Error(`defense ${(e as Error).message}`);
+  }
+  return (ef ?? entry.ef) ? withErrorFeedback(defense) : defense;
+}
+
+/** One line per defense: name, default error feedback, what it does. */
+export function describeDefenses(): string[] {
+  return DEFENSE_NAMES.map((n) => `${n}${ENTRIES[n].ef ? ' (ef on)' : ''}: ${ENTRIES[n].summary}`);
+}
