@@ -105,13 +105,18 @@ export function checkUpdateTensor(u: UpdateTensor, expected?: TensorLayout): voi
   if (idx.length !== u.values.length) {
     throw new Error(`sparse update ${u.name}: ${idx.length} positions but ${u.values.length} values`);
   }
+  checkPositions(u.name, idx, n);
+}
+
+/** Throws unless the positions are strictly increasing and below n. */
+export function checkPositions(name: string, idx: Uint32Array, n: number): void {
   let prev = -1;
   for (let j = 0; j < idx.length; j++) {
     const p = idx[j]!;
-    if (p <= prev) throw new Error(`sparse update ${u.name}: position ${p} at slot ${j} does not increase (after ${prev})`);
+    if (p <= prev) throw new Error(`sparse update ${name}: position ${p} at slot ${j} does not increase (after ${prev})`);
     prev = p;
   }
-  if (prev >= n) throw new Error(`sparse update ${u.name}: position ${prev} outside ${n} entries`);
+  if (prev >= n) throw new Error(`sparse update ${name}: position ${prev} outside ${n} entries`);
 }
 
 export function checkUpdate(update: ClientUpdate, layout?: readonly TensorLayout[]): void {

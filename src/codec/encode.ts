@@ -1,0 +1,171 @@
+// Encoder of the wire format (see format.ts). The size of every part is planned first, so a
+// message is written into one exactly-sized buffer and its size is known without writing it.
+import { sizeOf } from '../common/tensors.js';
+import { checkPositions, checkUpdateTensor, type ClientUpdate, type UpdateTensor } from '../common/update.js';
+import {
+  bitmapBytes, choosePositionCoding, CODINGS, DTYPE_BYTES, DTYPES, FIXED_HEADER_BYTES, KINDS,
+  LITTLE_ENDIAN_HOST, MAGIC, MAX_RANK, type MessageHeader, type PositionCoding, varintBytes, VERSION,
+  type WireDtype, WireFormatError,
+} from './format.js';
+import { toHalfBits } from './half.js';
+
+export interface EncodeOptions {
+  /** Value precision on the wire (default float32, lossless). float16: see half.ts for the loss. */
+  dtype?: 'float32' | 'float16';
+  /**
+   * Position sets both sides already hold (ADGP's common set), by tensor name. A sparse tensor
+   * whose positions equal its shared set is sent as values only.
+   */
+  shared?: Readonly<Record<string, Uint32Array>>;
+}
+
+/** Positions without values, e.g. a client's DGP band sent to the ADGP broadcaster. */
+export interface PositionTensor {
+  name: string;
+  shape: number[];
+  indices: Uint32Array;
+}
+
+interface Plan {
+  label: string;
+  name: Uint8Array;
+  shape: number[];
+  n: number;
+  dtype: WireDtype;
+  coding: PositionCoding;
+  indices: Uint32Array | null;
+  values: Float32Array | null;
+  bytes: number;
+}
+
+const utf8 = new TextEncoder();
+
+function plan(u: UpdateTensor | PositionTensor, dtype: WireDtype, shared: Uint32Array | undefined): Plan {
+  const n = sizeOf(u.shape);
+  if (u.shape.length > MAX_RANK) throw new WireFormatError(`tensor "${u.name}": rank ${u.shape.length} exceeds ${MAX_RANK}`);
+  for (const d of u.shape) {
+    if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) throw new WireFormatError(`tensor "${u.name}": bad dimension ${d}`);
+  }
+  const name = utf8.encode(u.name);
+  let bytes = varintBytes(name.length) + name.length + 1 + u.shape.reduce((s, d) => s + varintBytes(d), 0) + 2;
+  const values = 'values' in u ? u.values : null;
+  const indices = 'kind' in u ? (u.kind === 'sparse' ? u.indices : null) : u.indices;
+  let coding: PositionCoding = 'dense';
+  if (indices) {
+    if (shared && sameSet(shared, indices)) coding = 'shared';
+    else {
+      const c = choosePositionCoding(indices, n);
+      coding = c.coding;
+      bytes += c.bytes;
+    }
+    bytes += varintBytes(indices.length);
+  }
+  bytes += (values ? values.length : 0) * DTYPE_BYTES[dtype];
+  return { label: u.name, name, shape: u.shape, n, dtype, coding, indices, values, bytes };
+}
+
+function sameSet(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) return false;
+  return true;
+}
+
+function headerBytes(count: number): number {
+  return FIXED_HEADER_BYTES + varintBytes(count);
+}
+
+/** Exact size in bytes of encodeUpdate(header, update, options), without encoding. */
+export function encodedSize(update: ClientUpdate, options: EncodeOptions = {}): number {
+  const dtype = options.dtype ?? 'float32';
+  return update.reduce((s, u) => s + plan(u, dtype, options.shared?.[u.name]).bytes, headerBytes(update.length));
+}
+
+/** Exact size in bytes of encodePositions(header, tensors). */
+export function encodedPositionsSize(tensors: readonly PositionTensor[]): number {
+  return tensors.reduce((s, t) => s + plan(t, 'none', undefined).bytes, headerBytes(tensors.length));
+}
+
+export function encodeUpdate(header: MessageHeader, update: ClientUpdate, options: EncodeOptions = {}): Uint8Array {
+  if (header.kind === 'positions') throw new WireFormatError(`a message of kind "positions" is made by encodePositions`);
+  const dtype = options.dtype ?? 'float32';
+  for (const u of update) checkUpdateTensor(u);
+  return write(header, update.map((u) => plan(u, dtype, options.shared?.[u.name])));
+}
+
+export function encodePositions(header: Omit<MessageHeader, 'kind'>, tensors: readonly PositionTensor[]): Uint8Array {
+  for (const t of tensors) checkPositions(t.name, t.indices, sizeOf(t.shape));
+  return write({ ...header, kind: 'positions' }, tensors.map((t) => plan(t, 'none', undefined)));
+}
+
+function write(header: MessageHeader, plans: Plan[]): Uint8Array {
+  for (const [what, v] of [['round', header.round], ['clientId', header.clientId]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new WireFormatError(`header ${what} ${v} is not a u32`);
+  }
+  const out = new Uint8Array(plans.reduce((s, p) => s + p.bytes, headerBytes(plans.length)));
+  const view = new DataView(out.buffer);
+  out.set(MAGIC, 0);
+  out[4] = VERSION;
+  out[5] = KINDS.indexOf(header.kind);
+  out[6] = 0;
+  view.setUint32(7, header.round, true);
+  view.setUint32(11, header.clientId, true);
+  let at = writeVarint(out, FIXED_HEADER_BYTES, plans.length);
+  for (const p of plans) at = writeTensor(out, view, at, p);
+  if (at !== out.length) throw new Error(`internal: wrote ${at} of ${out.length} planned bytes`);
+  return out;
+}
+
+function writeTensor(out: Uint8Array, view: DataView, at: number, p: Plan): number {
+  at = writeVarint(out, at, p.name.length);
+  out.set(p.name, at);
+  at += p.name.length;
+  out[at++] = p.shape.length;
+  for (const d of p.shape) at = writeVarint(out, at, d);
+  out[at++] = DTYPES.indexOf(p.dtype);
+  out[at++] = CODINGS.indexOf(p.coding);
+  if (p.indices) {
+    at = writeVarint(out, at, p.indices.length);
+    if (p.coding === 'bitmap') {
+      for (let j = 0; j < p.indices.length; j++) {
+        const i = p.indices[j]!;
+        out[at + (i >>> 3)] |= 1 << (i & 7);
+      }
+      at += bitmapBytes(p.n);
+    } else if (p.coding === 'gaps') {
+      let prev = 0;
+      for (let j = 0; j < p.indices.length; j++) {
+        at = writeVarint(out, at, p.indices[j]! - prev);
+        prev = p.indices[j]!;
+      }
+    }
+  }
+  if (p.values) at = writeValues(out, view, at, p.values, p.dtype, p.label);
+  return at;
+}
+
+function writeValues(out: Uint8Array, view: DataView, at: number, v: Float32Array, dtype: WireDtype, name: string): number {
+  if (dtype === 'float16') {
+    for (let j = 0; j < v.length; j++) {
+      const h = toHalfBits(v[j]!);
+      if (h < 0) throw new WireFormatError(`tensor "${name}": value ${v[j]} at slot ${j} has no finite float16 (|x| <= 65504); send float32`);
+      view.setUint16(at + 2 * j, h, true);
+    }
+    return at + 2 * v.length;
+  }
+  const bits = new Uint32Array(v.buffer, v.byteOffset, v.length);
+  for (let j = 0; j < bits.length; j++) {
+    if ((bits[j]! & 0x7f800000) === 0x7f800000) throw new WireFormatError(`tensor "${name}": value ${v[j]} at slot ${j} is not finite`);
+  }
+  if (LITTLE_ENDIAN_HOST) out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
+  else for (let j = 0; j < v.length; j++) view.setFloat32(at + 4 * j, v[j]!, true);
+  return at + 4 * v.length;
+}
+
+function writeVarint(out: Uint8Array, at: number, v: number): number {
+  while (v >= 0x80) {
+    out[at++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[at++] = v;
+  return at;
+}
