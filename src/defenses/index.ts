@@ -1,0 +1,20 @@
+// Gradient defenses: what a client does to its gradient before it leaves (optax-style
+// init/apply pairs over plain Float32Array tensors), the ADGP protocol, and the RDP accountant.
+export type { Defense, DefenseReport, DefenseResult, Layout } from './types.js';
+export { createDefense, describeDefenses, DEFENSE_NAMES, type DefenseName } from './registry.js';
+export { chain, named, none, perTensor, withErrorFeedback, type ErrorFeedbackState } from './compose.js';
+export { dgp, dgpBand, dgpCounts, dgpSplit, parseDgpOptions, type DgpOptions, type DgpOptionsInput } from './dgp.js';
+export { topk, randomk, keepCount, type TopkOptionsInput, type RandomkOptionsInput } from './sparsify.js';
+export { qsgd, scaledSign, type QsgdOptionsInput } from './quantize.js';
+export { dp, clipByNorm, addNoise, type DpOptionsInput } from './dp.js';
+export {
+  computeRdp, rdpToEpsilon, dpSgdEpsilon, DEFAULT_RDP_ORDERS, type RdpConversion, type DpSgdAccounting,
+} from './rdp.js';
+export {
+  adgpClient, createBroadcaster, voteCommonSet, downloadBytes, adgpUploadBytes, sharedOf,
+  type AdgpClient, type AdgpClientState, type AdgpPending, type Broadcaster, type CommonSet, type CommonSetPolicy,
+  type DownloadBytes, type AdgpClientOptionsInput, type AdgpBroadcasterOptionsInput,
+} from './adgp.js';
+export { measure } from './report.js';
+export { magnitudeKeys, rankRange, cutsAt, type Cut } from './select.js';
+export { stateToJSON, stateFromJSON } from './state.js';
