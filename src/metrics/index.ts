@@ -12,6 +12,7 @@ export { relativeGradientDistance, type GradientTensors } from './gradients.js';
 export { linearSumAssignment, type Assignment, type CostMatrix } from './assignment.js';
 export {
   LPIPS_NO_WEIGHTS,
+  isLpipsBackend,
   lpips,
   lpipsDistance,
   lpipsFeatures,
@@ -21,6 +22,7 @@ export {
   type FeatureMap,
   type LpipsBackend,
   type LpipsBackendFactory,
+  type LpipsNotComputed,
   type LpipsOptions,
   type LpipsResult,
   type NormalizedFeatures,

@@ -26,11 +26,14 @@ export interface LpipsBackend {
 /** Loads weights from a file the user provides and returns the feature extractor. */
 export type LpipsBackendFactory = (weightsPath: string) => Promise<LpipsBackend> | LpipsBackend;
 
-export type LpipsResult =
-  | { computed: true; net?: string; perImage: number[]; mean: number }
-  | { computed: false; reason: string };
+export interface LpipsNotComputed {
+  computed: false;
+  reason: string;
+}
 
-export const LPIPS_NO_WEIGHTS: LpipsResult = { computed: false, reason: 'not computed: no weights' };
+export type LpipsResult = { computed: true; net?: string; perImage: number[]; mean: number } | LpipsNotComputed;
+
+export const LPIPS_NO_WEIGHTS: Readonly<LpipsNotComputed> = Object.freeze({ computed: false, reason: 'not computed: no weights' });
 
 export interface LpipsOptions {
   weightsPath?: string;
@@ -41,15 +44,15 @@ export interface LpipsOptions {
  * Opens the backend, or says why LPIPS cannot be computed. Kept apart from `lpips` so that a
  * caller scoring several batches loads the weights once.
  */
-export async function openLpips(options: LpipsOptions): Promise<LpipsBackend | { computed: false; reason: string }> {
+export async function openLpips(options: LpipsOptions): Promise<LpipsBackend | LpipsNotComputed> {
   const path = options.weightsPath;
-  if (path === undefined || path === '') return LPIPS_NO_WEIGHTS as { computed: false; reason: string };
+  if (path === undefined || path === '') return { ...LPIPS_NO_WEIGHTS };
   if (!existsSync(path)) return { computed: false, reason: `not computed: no weights at ${path}` };
   if (!options.createBackend) return { computed: false, reason: 'not computed: no feature extractor for the weights' };
   return await options.createBackend(path);
 }
 
-function isBackend(x: LpipsBackend | { computed: false }): x is LpipsBackend {
+export function isLpipsBackend(x: LpipsBackend | LpipsNotComputed): x is LpipsBackend {
   return typeof (x as LpipsBackend).extract === 'function';
 }
 
@@ -126,12 +129,10 @@ export async function lpips(
   options: LpipsOptions,
 ): Promise<LpipsResult> {
   const opened = await openLpips(options);
-  if (!isBackend(opened)) return opened;
+  if (!isLpipsBackend(opened)) return opened;
   const ft = await lpipsFeatures(opened, truth, shape);
   const fr = await lpipsFeatures(opened, recon, shape);
   const perImage = ft.map((f, i) => lpipsDistance(f, fr[i]!, opened.linearWeights));
   const mean = perImage.reduce((s, v) => s + v, 0) / perImage.length;
   return opened.net === undefined ? { computed: true, perImage, mean } : { computed: true, net: opened.net, perImage, mean };
 }
-
-export { isBackend as isLpipsBackend };
