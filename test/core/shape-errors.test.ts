@@ -50,7 +50,7 @@ const ok: ErrCase[] = [
   { name: 'grad: seed of the wrong shape', fn: (x, s) => c.grad(c.exp(x!), [x!], s), shapes: [[2], [3]], op: /^grad\b/ },
 ];
 
-// Validation gaps found while writing this suite (see the report in the commit message).
+// Validation gaps found while writing this suite; each todo says what is accepted instead.
 const gaps: ErrCase[] = [
   {
     name: 'reshape: -1 that does not divide the size',
