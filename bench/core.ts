@@ -11,7 +11,11 @@ const dir = fileURLToPath(new URL('../fixtures/reference/', import.meta.url));
 const manifest = JSON.parse(readFileSync(dir + 'tensors.json', 'utf8')) as Record<string, { shape: number[]; offset: number }>;
 const raw = readFileSync(dir + 'tensors.bin');
 const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-function T(name: string) {
+interface HostTensor {
+  shape: number[];
+  data: Float32Array;
+}
+function T(name: string): HostTensor {
   const { shape, offset } = manifest[name]!;
   const n = shape.reduce((a, b) => a * b, 1);
   return { shape, data: all.slice(offset, offset + n) };
@@ -50,8 +54,8 @@ export async function coreTasks(): Promise<Task[]> {
       const [gx, gl] = grad(L, [x, lab]);
       return [L, sub(x, mul(gx!, 1e-3)), sub(lab, mul(gl!, 1e-3))];
     }, { name: c });
-    let x = T(`${c}.x_dummy`);
-    let lab = T(`${c}.label_dummy`);
+    let x: HostTensor = T(`${c}.x_dummy`);
+    let lab: HostTensor = T(`${c}.label_dummy`);
     tasks.push({
       name: c,
       step: async () => {
@@ -73,7 +77,7 @@ export async function coreTasks(): Promise<Task[]> {
       const [gx] = grad(L, [x]);
       return [L, sub(x, mul(gx!, 1e-2))];
     }, { name: c });
-    let x = T(`${c}.x_dummy`);
+    let x: HostTensor = T(`${c}.x_dummy`);
     tasks.push({
       name: c,
       step: async () => {

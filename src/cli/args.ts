@@ -62,5 +62,5 @@ export function parseCommand<S extends z.ZodTypeAny>(cmd: Command<S>, argv: stri
 }
 
 /** Reusable coercions for string options. */
-export const num = () => z.coerce.number({ invalid_type_error: 'expected a number' }).refine(Number.isFinite, 'expected a finite number');
+export const num = () => z.coerce.number({ invalid_type_error: 'expected a number' }).finite('expected a finite number');
 export const int = () => z.coerce.number({ invalid_type_error: 'expected an integer' }).int('expected an integer');

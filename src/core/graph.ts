@@ -93,6 +93,9 @@ export class Graph {
     for (const x of inputs) {
       if (x.graph !== this) throw new Error(`${prim.name}: input ${x} belongs to another trace`);
     }
+    // Attributes are frozen copies: a caller reusing its array must not rewrite a recorded node.
+    attrs = attrs === null || attrs === undefined ? attrs : (structuredClone(attrs) as A);
+    inputs = [...inputs];
     const key = `${prim.name}|${inputs.map((x) => x.id).join(',')}|${JSON.stringify(attrs)}`;
     const hit = this.memo.get(key);
     if (hit) return hit;

@@ -19,6 +19,7 @@ export const conv2dP: Primitive<ConvParams> = {
   name: 'conv2d',
   shape: ([x, w], { stride, pads, dilation, groups }) => {
     if (x!.length !== 4 || w!.length !== 4) throw new Error('conv2d needs NCHW input and OIHW weight');
+    checkParams({ stride, pads, dilation, groups });
     if (x![1] !== w![1]! * groups || w![0]! % groups !== 0) throw new Error(`channels ${x![1]} do not fit weight [${w}] with ${groups} groups`);
     const ho = convOutDim(x![2]!, w![2]!, stride[0], dilation[0], pads[0], pads[2]);
     const wo = convOutDim(x![3]!, w![3]!, stride[1], dilation[1], pads[1], pads[3]);
@@ -46,7 +47,10 @@ interface ConvTransposeParams extends ConvParams {
 export const convTranspose2dP: Primitive<ConvTransposeParams> = {
   name: 'convTranspose2d',
   shape: ([u, w], { stride, pads, dilation, groups, outputPadding }) => {
-    if (u![1] !== w![0]) throw new Error(`channels ${u![1]} do not fit weight [${w}]`);
+    if (u!.length !== 4 || w!.length !== 4) throw new Error('convTranspose2d needs NCHW input and [Cin, Cout/groups, kh, kw] weight');
+    checkParams({ stride, pads, dilation, groups });
+    if (u![1] !== w![0] || u![1]! % groups !== 0) throw new Error(`channels ${u![1]} do not fit weight [${w}] with ${groups} groups`);
+    if (outputPadding.some((v, i) => !Number.isInteger(v) || v < 0 || v >= stride[i]!)) throw new Error(`output padding [${outputPadding}] must be in [0, stride)`);
     const h = stride[0] * (u![2]! - 1) + outputPadding[0] + dilation[0] * (w![2]! - 1) + 1 - pads[0] - pads[2];
     const wd = stride[1] * (u![3]! - 1) + outputPadding[1] + dilation[1] * (w![3]! - 1) + 1 - pads[1] - pads[3];
     return [u![0]!, w![1]! * groups, h, wd];
@@ -70,6 +74,14 @@ export const convTranspose2dP: Primitive<ConvTransposeParams> = {
     return [conv2d(g, w!, conv), convWeightGrad(g, u!, conv, w!.shape)];
   },
 };
+
+function checkParams(p: ConvParams): void {
+  const ints = (v: number[], min: number) => v.every((d) => Number.isInteger(d) && d >= min);
+  if (p.stride.length !== 2 || !ints(p.stride, 1)) throw new Error(`stride must be two integers >= 1, got [${p.stride}]`);
+  if (p.dilation.length !== 2 || !ints(p.dilation, 1)) throw new Error(`dilation must be two integers >= 1, got [${p.dilation}]`);
+  if (p.pads.length !== 4 || !ints(p.pads, 0)) throw new Error(`pads must be four integers >= 0, got [${p.pads}]`);
+  if (!Number.isInteger(p.groups) || p.groups < 1) throw new Error(`groups must be an integer >= 1, got ${p.groups}`);
+}
 
 /** Index loop shared by the float64 reference kernels: calls f(xIndex, wIndex, yIndex). */
 function convLoop(sx: Shape, sw: Shape, sy: Shape, p: ConvParams, f: (xi: number, wi: number, yi: number) => void): void {
@@ -118,7 +130,7 @@ export function convTranspose2d(u: Sym, w: Sym, p: Partial<ConvParams>, outShape
   const base = (axis: 0 | 1) =>
     f.stride[axis] * (u.shape[2 + axis]! - 1) + f.dilation[axis] * (w.shape[2 + axis]! - 1) + 1 - f.pads[axis] - f.pads[axis + 2];
   const outputPadding: [number, number] = [outShape[2]! - base(0), outShape[3]! - base(1)];
-  if (outputPadding.some((v, i) => v < 0 || v >= Math.max(f.stride[i]!, f.dilation[i]!))) {
+  if (outputPadding.some((v, i) => v < 0 || v >= f.stride[i]!)) {
     throw new Error(`convTranspose2d cannot produce [${outShape}] from [${u.shape}]`);
   }
   return u.graph.apply(convTranspose2dP, [u, w], { ...f, outputPadding });

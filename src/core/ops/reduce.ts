@@ -77,19 +77,19 @@ export const broadcastToP: Primitive<{ shape: number[] }> = {
 };
 
 export function sum(x: Sym, axes?: number[], keepdims = false): Sym {
-  const ax = normAxes(x, axes);
+  const ax = normAxes('sum', x, axes);
   if (ax.length === 0) return x;
   return x.graph.apply(sumP, [x], { axes: ax, keepdims });
 }
 
 export function max(x: Sym, axes?: number[], keepdims = false): Sym {
-  const ax = normAxes(x, axes);
+  const ax = normAxes('max', x, axes);
   if (ax.length === 0) return x;
   return x.graph.apply(maxP, [x], { axes: ax, keepdims });
 }
 
 export function mean(x: Sym, axes?: number[], keepdims = false): Sym {
-  const ax = normAxes(x, axes);
+  const ax = normAxes('mean', x, axes);
   let n = 1;
   for (const a of ax) n *= x.shape[a]!;
   return mul(sum(x, ax, keepdims), 1 / n);
@@ -108,8 +108,9 @@ export function sumToShape(g: Sym, shape: Shape): Sym {
   return sameShape(s.shape, shape) ? s : reshape(s, shape);
 }
 
-function normAxes(x: Sym, axes?: number[]): number[] {
+function normAxes(op: string, x: Sym, axes?: number[]): number[] {
   if (axes === undefined) return x.shape.map((_, i) => i);
+  for (const a of axes) if (!Number.isInteger(a) || a < -x.rank || a >= x.rank) throw new Error(`${op}: axis ${a} out of range for a tensor of shape [${x.shape}]`);
   return [...new Set(axes.map((a) => (a < 0 ? a + x.rank : a)))].sort((a, b) => a - b);
 }
 

@@ -5,7 +5,7 @@ import { sameShape } from './broadcast.js';
 export const reshapeP: Primitive<{ shape: number[] }> = {
   name: 'reshape',
   shape: ([s], { shape }) => {
-    if (sizeOf(s!) !== sizeOf(shape)) throw new Error(`cannot reshape [${s}] to [${shape}]`);
+    if (shape.some((d) => !Number.isInteger(d) || d < 0) || sizeOf(s!) !== sizeOf(shape)) throw new Error(`cannot reshape [${s}] to [${shape}]`);
     return [...shape];
   },
   eval: ([x]) => x!.slice(),
@@ -37,11 +37,13 @@ export const transposeP: Primitive<{ perm: number[] }> = {
 /** Contiguous slice [starts, ends) on every axis. */
 export const sliceP: Primitive<{ starts: number[]; ends: number[] }> = {
   name: 'slice',
-  shape: ([s], { starts, ends }) =>
-    s!.map((d, i) => {
+  shape: ([s], { starts, ends }) => {
+    checkPerAxis(s!, [starts, ends], 'slice bounds');
+    return s!.map((d, i) => {
       if (starts[i]! < 0 || ends[i]! > d || starts[i]! > ends[i]!) throw new Error(`slice [${starts}]..[${ends}] out of [${s}]`);
       return ends[i]! - starts[i]!;
-    }),
+    });
+  },
   eval: ([x], [s], { starts }, out) => {
     const st = stridesOf(s!);
     const base = starts.reduce((a, v, i) => a + v * st[i]!, 0);
@@ -57,7 +59,11 @@ export const sliceP: Primitive<{ starts: number[]; ends: number[] }> = {
 /** Zero padding: `before[i]` and `after[i]` zeros on axis i. */
 export const padP: Primitive<{ before: number[]; after: number[] }> = {
   name: 'pad',
-  shape: ([s], { before, after }) => s!.map((d, i) => d + before[i]! + after[i]!),
+  shape: ([s], { before, after }) => {
+    checkPerAxis(s!, [before, after], 'pad widths');
+    if ([...before, ...after].some((v) => v < 0)) throw new Error(`pad widths must be non-negative, got [${before}] / [${after}]`);
+    return s!.map((d, i) => d + before[i]! + after[i]!);
+  },
   eval: ([x], [s], { before }, out) => {
     const st = stridesOf(out);
     const base = before.reduce((a, v, i) => a + v * st[i]!, 0);
@@ -72,7 +78,9 @@ export const padP: Primitive<{ before: number[]; after: number[] }> = {
 export const concatP: Primitive<{ axis: number }> = {
   name: 'concat',
   shape: (shapes, { axis }) => {
+    if (shapes.length === 0) throw new Error('concat of no tensors');
     const first = shapes[0]!;
+    if (!Number.isInteger(axis) || axis < 0 || axis >= first.length) throw new Error(`axis ${axis} out of range for rank ${first.length}`);
     const out = [...first];
     out[axis] = 0;
     for (const s of shapes) {
@@ -105,6 +113,12 @@ export const concatP: Primitive<{ axis: number }> = {
   },
 };
 
+function checkPerAxis(shape: Shape, lists: number[][], what: string): void {
+  for (const l of lists) {
+    if (l.length !== shape.length || l.some((v) => !Number.isInteger(v))) throw new Error(`${what} need one integer per axis of [${shape}], got [${l}]`);
+  }
+}
+
 /** Visits every index of `shape` in row-major order with the flat offset under `strides`. */
 function walk(shape: Shape, visit: (k: number, off: number) => void, strides: number[]): void {
   const r = shape.length;
@@ -124,9 +138,13 @@ function walk(shape: Shape, visit: (k: number, off: number) => void, strides: nu
 }
 
 export function reshape(x: Sym, shape: Shape): Sym {
-  let s = [...shape];
+  const s = [...shape];
   const neg = s.indexOf(-1);
-  if (neg >= 0) s[neg] = x.size / -sizeOf(s);
+  if (neg >= 0) {
+    const rest = -sizeOf(s);
+    if (s.indexOf(-1, neg + 1) >= 0 || x.size % rest !== 0) throw new Error(`reshape: cannot reshape [${x.shape}] to [${shape}]`);
+    s[neg] = x.size / rest;
+  }
   if (sameShape(x.shape, s)) return x;
   return x.graph.apply(reshapeP, [x], { shape: s });
 }
@@ -153,6 +171,7 @@ export function pad(x: Sym, before: number[], after: number[]): Sym {
 }
 
 export function concat(xs: Sym[], axis: number): Sym {
+  if (xs.length === 0) throw new Error('concat: no tensors to concatenate');
   if (xs.length === 1) return xs[0]!;
   const ax = axis < 0 ? axis + xs[0]!.rank : axis;
   return xs[0]!.graph.apply(concatP, xs, { axis: ax });

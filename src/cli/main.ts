@@ -1,0 +1,47 @@
+// `dgp`: the toolkit's command line. Each command lives in its own file and is registered here.
+import { type Command, helpText, parseCommand, UsageError } from './args.js';
+import { trainCommand } from './train.js';
+
+const commands: Command[] = [trainCommand];
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  return [
+    'dgp — private, bandwidth-efficient collaborative learning with Dual Gradient Pruning',
+    '',
+    'Usage: dgp <command> [options]     (dgp <command> --help for its options)',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)} ${c.summary}`),
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    console.error(`dgp: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const opts = parseCommand(cmd, rest);
+    if (opts === null) return 0;
+    await cmd.run(opts);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`dgp ${cmd.name}: ${e.message}`);
+      return 2;
+    }
+    console.error(`dgp ${cmd.name}: ${(e as Error).message}`);
+    if (process.env.DGP_DEBUG) console.error((e as Error).stack);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
+export { helpText };
