@@ -1,7 +1,7 @@
 // Encoder of the wire format (see format.ts). The size of every part is planned first, so a
 // message is written into one exactly-sized buffer and its size is known without writing it.
 import { sizeOf } from '../common/tensors.js';
-import { checkPositions, checkUpdateTensor, type ClientUpdate, type UpdateTensor } from '../common/update.js';
+import { checkPositions, type ClientUpdate, type UpdateTensor } from '../common/update.js';
 import {
   bitmapBytes, choosePositionCoding, CODINGS, DTYPE_BYTES, DTYPES, FIXED_HEADER_BYTES, KINDS,
   LITTLE_ENDIAN_HOST, MAGIC, MAX_RANK, type MessageHeader, type PositionCoding, varintBytes, VERSION,
@@ -52,7 +52,10 @@ function plan(u: UpdateTensor | PositionTensor, dtype: WireDtype, shared: Uint32
   const indices = 'kind' in u ? (u.kind === 'sparse' ? u.indices : null) : u.indices;
   let coding: PositionCoding = 'dense';
   if (indices) {
-    if (shared && sameSet(shared, indices)) coding = 'shared';
+    if (shared && sameSet(shared, indices)) {
+      coding = 'shared';
+      checkPositions(u.name, indices, n);
+    }
     else {
       const c = choosePositionCoding(indices, n);
       coding = c.coding;
@@ -88,12 +91,17 @@ export function encodedPositionsSize(tensors: readonly PositionTensor[]): number
 export function encodeUpdate(header: MessageHeader, update: ClientUpdate, options: EncodeOptions = {}): Uint8Array {
   if (header.kind === 'positions') throw new WireFormatError(`a message of kind "positions" is made by encodePositions`);
   const dtype = options.dtype ?? 'float32';
-  for (const u of update) checkUpdateTensor(u);
+  for (const u of update) {
+    const n = sizeOf(u.shape);
+    if (u.kind === 'dense' && u.values.length !== n) throw new WireFormatError(`tensor "${u.name}": ${u.values.length} values for ${n} entries`);
+    if (u.kind === 'sparse' && u.indices.length !== u.values.length) {
+      throw new WireFormatError(`tensor "${u.name}": ${u.indices.length} positions but ${u.values.length} values`);
+    }
+  }
   return write(header, update.map((u) => plan(u, dtype, options.shared?.[u.name])));
 }
 
 export function encodePositions(header: Omit<MessageHeader, 'kind'>, tensors: readonly PositionTensor[]): Uint8Array {
-  for (const t of tensors) checkPositions(t.name, t.indices, sizeOf(t.shape));
   return write({ ...header, kind: 'positions' }, tensors.map((t) => plan(t, 'none', undefined)));
 }
 
@@ -125,22 +133,37 @@ function writeTensor(out: Uint8Array, view: DataView, at: number, p: Plan): numb
   out[at++] = CODINGS.indexOf(p.coding);
   if (p.indices) {
     at = writeVarint(out, at, p.indices.length);
+    // Positions are checked (increasing, inside the tensor) as they are written.
+    const idx = p.indices;
+    let prev = -1;
     if (p.coding === 'bitmap') {
-      for (let j = 0; j < p.indices.length; j++) {
-        const i = p.indices[j]!;
+      for (let j = 0; j < idx.length; j++) {
+        const i = idx[j]!;
+        if (i <= prev || i >= p.n) throw badPosition(p, j, prev);
+        prev = i;
         out[at + (i >>> 3)] |= 1 << (i & 7);
       }
       at += bitmapBytes(p.n);
     } else if (p.coding === 'gaps') {
-      let prev = 0;
-      for (let j = 0; j < p.indices.length; j++) {
-        at = writeVarint(out, at, p.indices[j]! - prev);
-        prev = p.indices[j]!;
+      for (let j = 0; j < idx.length; j++) {
+        const i = idx[j]!;
+        if (i <= prev || i >= p.n) throw badPosition(p, j, prev);
+        at = writeVarint(out, at, i - Math.max(prev, 0));
+        prev = i;
       }
     }
   }
   if (p.values) at = writeValues(out, view, at, p.values, p.dtype, p.label);
   return at;
+}
+
+function badPosition(p: Plan, j: number, prev: number): WireFormatError {
+  const i = p.indices![j]!;
+  return new WireFormatError(
+    i >= p.n
+      ? `tensor "${p.label}": position ${i} at slot ${j} is outside ${p.n} entries`
+      : `tensor "${p.label}": position ${i} at slot ${j} does not increase (after ${prev})`,
+  );
 }
 
 function writeValues(out: Uint8Array, view: DataView, at: number, v: Float32Array, dtype: WireDtype, name: string): number {

@@ -3,7 +3,7 @@
 import type { Rng } from '../common/rng.js';
 import { sizeOf, type NamedTensor, type TensorList } from '../common/tensors.js';
 import { addInto, denseUpdate, densify, type ClientUpdate, type UpdateTensor } from '../common/update.js';
-import { measure } from './report.js';
+import { measure, sumSquares } from './report.js';
 import type { Defense, Layout } from './types.js';
 
 /** A stateless defense applying `compress` to each tensor on its own. */
@@ -71,9 +71,7 @@ export function addResidual(grad: TensorList, residual: readonly Float32Array[])
 }
 
 export function l2(list: readonly Float32Array[]): number {
-  let s = 0;
-  for (const a of list) for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
-  return Math.sqrt(s);
+  return Math.sqrt(list.reduce((s, a) => s + sumSquares(a), 0));
 }
 
 /**

@@ -6,7 +6,7 @@ import type { NamedTensor } from '../common/tensors.js';
 import { sparseUpdate } from '../common/update.js';
 import { perTensor } from './compose.js';
 import { parseOptions } from './options.js';
-import { gather, magnitudeKeys, rankRange } from './select.js';
+import { gather, magnitudeRange } from './select.js';
 import type { Defense } from './types.js';
 
 export const dgpOptionsShape = {
@@ -49,15 +49,13 @@ export function dgpCounts(n: number, o: Pick<DgpOptions, 'pTop' | 'pKeep' | 'tin
 /** The positions DGP sends for one tensor, increasing. Ties: larger |g| first, then lower index. */
 export function dgpBand(t: NamedTensor, o: DgpOptions): Uint32Array {
   const { drop, keep } = dgpCounts(t.data.length, o);
-  const keys = magnitudeKeys(t.data, t.name);
-  return rankRange(keys, drop, drop + keep);
+  return magnitudeRange(t.data, t.name, drop, drop + keep);
 }
 
-/** The positions DGP drops from the top and the band it sends, from one ranking. */
+/** The positions DGP drops from the top and the band it sends. */
 export function dgpSplit(t: NamedTensor, o: DgpOptions): { top: Uint32Array; band: Uint32Array } {
   const { drop, keep } = dgpCounts(t.data.length, o);
-  const keys = magnitudeKeys(t.data, t.name);
-  return { top: rankRange(keys, 0, drop), band: rankRange(keys, drop, drop + keep) };
+  return { top: magnitudeRange(t.data, t.name, 0, drop), band: magnitudeRange(t.data, t.name, drop, drop + keep) };
 }
 
 /** DGP without error feedback; createDefense('dgp') wraps it in error feedback by default. */

@@ -16,5 +16,5 @@ export {
   type DownloadBytes, type AdgpClientOptionsInput, type AdgpBroadcasterOptionsInput,
 } from './adgp.js';
 export { measure } from './report.js';
-export { magnitudeKeys, rankRange, cutsAt, type Cut } from './select.js';
+export { magnitudeRange, rankRange, nthLargest, type RankOptions } from './select.js';
 export { stateToJSON, stateFromJSON } from './state.js';

@@ -16,15 +16,21 @@ export function measure(grad: TensorList, update: ClientUpdate, extra: Record<st
     const u = update[t]!;
     total += g.length;
     sent += u.values.length;
-    let tg2 = 0;
-    for (let i = 0; i < g.length; i++) tg2 += g[i]! * g[i]!;
+    const tg2 = sumSquares(g);
     g2 += tg2;
     const v = u.values;
     if (u.kind === 'dense') {
-      for (let i = 0; i < g.length; i++) {
-        const d = g[i]! - v[i]!;
-        d2 += d * d;
+      let a = 0;
+      let b = 0;
+      const m = g.length & ~1;
+      for (let i = 0; i < m; i += 2) {
+        const d0 = g[i]! - v[i]!;
+        const d1 = g[i + 1]! - v[i + 1]!;
+        a += d0 * d0;
+        b += d1 * d1;
       }
+      if (m < g.length) a += (g[m]! - v[m]!) ** 2;
+      d2 += a + b;
     } else {
       // Entries not sent contribute g^2; sent ones contribute (g - v)^2 instead.
       let td2 = tg2;
@@ -46,4 +52,21 @@ export function measure(grad: TensorList, update: ClientUpdate, extra: Record<st
     totalEntries: total,
     extra,
   };
+}
+
+/** Sum of squares in float64 with four running sums: no single long chain of dependent adds. */
+export function sumSquares(x: Float32Array): number {
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  const m = x.length & ~3;
+  for (let i = 0; i < m; i += 4) {
+    a += x[i]! * x[i]!;
+    b += x[i + 1]! * x[i + 1]!;
+    c += x[i + 2]! * x[i + 2]!;
+    d += x[i + 3]! * x[i + 3]!;
+  }
+  for (let i = m; i < x.length; i++) a += x[i]! * x[i]!;
+  return a + b + c + d;
 }

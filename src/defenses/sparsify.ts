@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { sparseUpdate } from '../common/update.js';
 import { perTensor } from './compose.js';
 import { parseOptions } from './options.js';
-import { assertFinite, gather, magnitudeKeys, rankRange } from './select.js';
+import { assertFinite, gather, magnitudeRange } from './select.js';
 import type { Defense } from './types.js';
 
 const fraction = z.number().gt(0).max(1).default(0.2);
@@ -23,7 +23,7 @@ export function keepCount(n: number, fraction: number): number {
 export function topk(options: TopkOptionsInput = {}): Defense<null> {
   const o = parseOptions(topkSchema, options, 'topk');
   return perTensor('topk', (t) => {
-    const idx = rankRange(magnitudeKeys(t.data, t.name), 0, keepCount(t.data.length, o.fraction));
+    const idx = magnitudeRange(t.data, t.name, 0, keepCount(t.data.length, o.fraction));
     return sparseUpdate(t.name, t.shape, idx, gather(t.data, idx));
   });
 }

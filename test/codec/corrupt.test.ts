@@ -65,6 +65,8 @@ test('out-of-range, repeated and non-increasing positions are rejected', () => {
   // the encoder refuses them too
   const bad: ClientUpdate = [{ name: 'w', shape: [10], kind: 'sparse', indices: Uint32Array.from([5, 3]), values: new Float32Array(2) }];
   assert.throws(() => encodeUpdate({ kind: 'update', round: 0, clientId: 0 }, bad), /position 3 at slot 1 does not increase/);
+  const outside: ClientUpdate = [{ name: 'w', shape: [10], kind: 'sparse', indices: Uint32Array.from([3, 10]), values: new Float32Array(2) }];
+  assert.throws(() => encodeUpdate({ kind: 'update', round: 0, clientId: 0 }, outside), /"w": position 10 at slot 1 is outside 10 entries/);
 });
 
 test('bitmaps with out-of-range bits or a wrong count are rejected', () => {
