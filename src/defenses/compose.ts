@@ -40,21 +40,23 @@ export function withErrorFeedback<S>(inner: Defense<S>): Defense<ErrorFeedbackSt
       return { residual: layout.map((t) => new Float32Array(sizeOf(t.shape))), inner: inner.init(layout) };
     },
     apply(grad: TensorList, state: ErrorFeedbackState<S>, rng: Rng) {
-      const corrected = addResidual(grad, state.residual);
+      const gradSquares: number[] = [];
+      const corrected = addResidual(grad, state.residual, gradSquares);
       const r = inner.apply(corrected, state.inner, rng);
       // The corrected gradient minus what was sent is the next residual: reuse its buffer.
       const residual = corrected.map((c, i) => {
         addInto(c.data, r.update[i]!, -1);
         return c.data;
       });
-      const extra = { ...r.report.extra, residualNorm: l2(residual) };
-      return { update: r.update, state: { residual, inner: r.state }, report: measure(grad, r.update, extra) };
+      // ||residual|| = ||c - C(c)||: the inner report's distance.
+      const extra = { ...r.report.extra, residualNorm: r.report.gradDistance };
+      return { update: r.update, state: { residual, inner: r.state }, report: measure(grad, r.update, extra, gradSquares) };
     },
   };
 }
 
-/** g + e as new tensors; throws when the residual does not fit the gradient. */
-export function addResidual(grad: TensorList, residual: readonly Float32Array[]): TensorList {
+/** g + e as new tensors; throws when the residual does not fit the gradient. Pushes each ||g_t||^2 to `gradSquares` when given. */
+export function addResidual(grad: TensorList, residual: readonly Float32Array[], gradSquares?: number[]): TensorList {
   if (grad.length !== residual.length) {
     throw new Error(`error feedback: gradient has ${grad.length} tensors, residual ${residual.length}`);
   }
@@ -65,7 +67,20 @@ export function addResidual(grad: TensorList, residual: readonly Float32Array[])
     }
     const c = new Float32Array(e.length);
     const g = t.data;
-    for (let j = 0; j < c.length; j++) c[j] = g[j]! + e[j]!;
+    let a = 0;
+    let b = 0;
+    const m = c.length & ~1;
+    for (let j = 0; j < m; j += 2) {
+      c[j] = g[j]! + e[j]!;
+      c[j + 1] = g[j + 1]! + e[j + 1]!;
+      a += g[j]! * g[j]!;
+      b += g[j + 1]! * g[j + 1]!;
+    }
+    if (m < c.length) {
+      c[m] = g[m]! + e[m]!;
+      a += g[m]! * g[m]!;
+    }
+    gradSquares?.push(a + b);
     return { name: t.name, shape: [...t.shape], data: c };
   });
 }

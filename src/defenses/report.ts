@@ -5,7 +5,8 @@ import type { TensorList } from '../common/tensors.js';
 import type { ClientUpdate } from '../common/update.js';
 import type { DefenseReport } from './types.js';
 
-export function measure(grad: TensorList, update: ClientUpdate, extra: Record<string, number> = {}): DefenseReport {
+/** `gradSquares`, when a caller has them already, are the per-tensor ||g_t||^2, saving a pass. */
+export function measure(grad: TensorList, update: ClientUpdate, extra: Record<string, number> = {}, gradSquares?: readonly number[]): DefenseReport {
   if (grad.length !== update.length) throw new Error(`update has ${update.length} tensors for a gradient of ${grad.length}`);
   let g2 = 0;
   let d2 = 0;
@@ -16,7 +17,7 @@ export function measure(grad: TensorList, update: ClientUpdate, extra: Record<st
     const u = update[t]!;
     total += g.length;
     sent += u.values.length;
-    const tg2 = sumSquares(g);
+    const tg2 = gradSquares?.[t] ?? sumSquares(g);
     g2 += tg2;
     const v = u.values;
     if (u.kind === 'dense') {
@@ -48,6 +49,7 @@ export function measure(grad: TensorList, update: ClientUpdate, extra: Record<st
     keptFraction: total > 0 ? sent / total : 0,
     relGradDistance,
     gradNorm: Math.sqrt(g2),
+    gradDistance: Math.sqrt(d2),
     sentEntries: sent,
     totalEntries: total,
     extra,

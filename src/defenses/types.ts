@@ -15,6 +15,8 @@ export interface DefenseReport {
   relGradDistance: number;
   /** ||g||, the raw gradient's global L2 norm. */
   gradNorm: number;
+  /** ||g - C(g)||, the distance itself. */
+  gradDistance: number;
   sentEntries: number;
   totalEntries: number;
   /** Figures particular to one defense, e.g. `clipScale` for dp or `residualNorm` for error feedback. */

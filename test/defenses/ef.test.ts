@@ -29,6 +29,8 @@ for (const name of ['dgp', 'topk', 'randomk', 'signsgd', 'qsgd'] as const) {
           assert.ok(Math.abs(lhs - rhs) <= 1e-6 * (1 + Math.abs(rhs)), `${name} round ${round} t${t}[${i}]: ${lhs} vs ${rhs}`);
         }
       });
+      const norm = Math.sqrt(r.state.residual.reduce((acc, e) => acc + e.reduce((a, x) => a + x * x, 0), 0));
+      assert.ok(Math.abs(r.report.extra['residualNorm']! - norm) <= 1e-6 * (1 + norm), `residualNorm ${r.report.extra['residualNorm']} vs ${norm}`);
       // the state passed in is left untouched (a valid checkpoint)
       state.residual.forEach((e, t) => assert.deepEqual(e, before[t]));
       state = r.state;
