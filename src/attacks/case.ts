@@ -1,0 +1,134 @@
+// The case: from data, a model at some round, and a defense, produce what the attacker sees (a
+// ThreatModel) and, kept apart, the ground truth that only the scoring step may read.
+import { Rng } from '../common/rng.js';
+import type { TensorList } from '../common/tensors.js';
+import { layoutOf } from '../common/update.js';
+import { type Dataset, getBatch } from '../data/index.js';
+import type { Defense, DefenseReport } from '../defenses/types.js';
+import { initParams, type Model } from '../models/index.js';
+import { oneHotLabels } from '../train/evaluate.js';
+import { ModelRunner, updateRunningStats } from '../train/runner.js';
+import type { ThreatModel } from './threat.js';
+
+export interface ModelState {
+  params: TensorList;
+  buffers: TensorList;
+  /** SGD steps taken from initialisation. */
+  round: number;
+  /** Training loss of each step, for the record. */
+  losses: number[];
+}
+
+export interface TrainingSpec {
+  seed: number;
+  /** Where the training steps draw their batches from (never the attacked images). */
+  train?: Dataset;
+  batchSize?: number;
+  lr?: number;
+}
+
+const runners = new WeakMap<Model, ModelRunner>();
+
+/** One ModelRunner per model object, so its compiled sessions serve every case. */
+export function runnerFor(model: Model): ModelRunner {
+  let r = runners.get(model);
+  if (!r) runners.set(model, (r = new ModelRunner(model)));
+  return r;
+}
+
+/**
+ * The model after `round` plain SGD steps (lr 0.01, batches of 32 drawn with the seed) from its
+ * seeded initialisation; round 0 is the initialisation itself. Batch-norm running statistics
+ * follow PyTorch's update.
+ */
+export async function modelAtRound(model: Model, round: number, t: TrainingSpec): Promise<ModelState> {
+  const params = initParams(model.params, t.seed);
+  const buffers = initParams(model.buffers, t.seed);
+  const losses: number[] = [];
+  if (round > 0) {
+    if (!t.train) throw new Error(`modelAtRound: round ${round} needs training data (TrainingSpec.train)`);
+    const rng = new Rng(t.seed ^ 0x7a11);
+    const runner = runnerFor(model);
+    const b = t.batchSize ?? 32;
+    const lr = t.lr ?? 0.01;
+    for (let s = 0; s < round; s++) {
+      const idx = Array.from({ length: b }, () => rng.int(t.train!.count));
+      const batch = getBatch(t.train, idx, { normalize: true });
+      const r = await runner.lossAndGrad(params, batch.x, batch.shape, oneHotLabels(batch.y, model.numClasses));
+      if (!Number.isFinite(r.loss)) throw new Error(`modelAtRound: training diverged at step ${s} (loss ${r.loss}); lower lr (${lr})`);
+      losses.push(r.loss);
+      updateRunningStats(buffers, r.bnStats);
+      params.forEach((p, i) => {
+        const g = r.grads[i]!.data;
+        for (let j = 0; j < p.data.length; j++) p.data[j] -= lr * g[j]!;
+      });
+    }
+  }
+  return { params, buffers, round, losses };
+}
+
+/** A server that changes the model before sending it, and keeps what it planted (imprint.ts). */
+export interface MaliciousServer {
+  name: string;
+  plant(model: Model, params: TensorList, data: Dataset): { model: Model; params: TensorList; secrets: NonNullable<ThreatModel['secrets']> };
+}
+
+export interface CaseSpec {
+  model: Model;
+  state: ModelState;
+  /** The client's data set and which of its images form the attacked batch. */
+  data: Dataset;
+  indices: number[];
+  defense: Defense;
+  /** Seeds the defense's random draws (DP noise, random-k). */
+  seed: number;
+  /** What the attacker knows besides the update; positions default to visible, the rest to unknown. */
+  knows?: { labels?: boolean; batchSize?: boolean; positions?: boolean };
+  server?: MaliciousServer;
+}
+
+export interface GroundTruth {
+  /** The attacked batch in the model's (normalised) input space, NCHW. */
+  x: Float32Array;
+  labels: Int32Array;
+  shape: [number, number, number, number];
+  /** The client's true gradient, before its defense. */
+  gradient: TensorList;
+  /** What the defense reported on this update (relative gradient distance, kept fraction...). */
+  defense: DefenseReport;
+}
+
+export interface AttackCase {
+  threat: ThreatModel;
+  truth: GroundTruth;
+}
+
+/** One client step on `indices`, defended, seen by the server. The attacker gets `threat` only. */
+export async function buildCase(spec: CaseSpec): Promise<AttackCase> {
+  const { data } = spec;
+  if (spec.indices.length === 0) throw new Error('buildCase: the attacked batch is empty (indices)');
+  const planted = spec.server?.plant(spec.model, spec.state.params, data);
+  const model = planted?.model ?? spec.model;
+  const params = planted?.params ?? spec.state.params;
+  const batch = getBatch(data, spec.indices, { normalize: true });
+  const target = oneHotLabels(batch.y, model.numClasses);
+  const { grads } = await runnerFor(model).lossAndGrad(params, batch.x, batch.shape, target);
+  const defense = spec.defense;
+  const { update, report } = defense.apply(grads, defense.init(layoutOf(grads)), new Rng(spec.seed));
+  const knows = spec.knows ?? {};
+  const threat: ThreatModel = {
+    model,
+    params,
+    buffers: model.buffers.length > 0 ? spec.state.buffers : undefined,
+    round: spec.state.round,
+    training: true,
+    update,
+    defense: defense.name,
+    positionsVisible: knows.positions ?? true,
+    labels: knows.labels ? Int32Array.from(batch.y) : undefined,
+    batchSize: knows.batchSize ? spec.indices.length : undefined,
+    data: { channels: data.channels, height: data.height, width: data.width, mean: [...data.mean], std: [...data.std], numClasses: model.numClasses },
+    secrets: planted?.secrets,
+  };
+  return { threat, truth: { x: batch.x, labels: Int32Array.from(batch.y), shape: batch.shape, gradient: grads, defense: report } };
+}
