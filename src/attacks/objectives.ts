@@ -1,13 +1,54 @@
 // Gradient-matching objectives shared by the optimisation attacks. Each is a function over symbolic
 // tensors: the attacker's candidate gradient (itself a gradient of the model's loss, so these
 // objectives are differentiated twice) against the gradient the attacker observed.
-import { add, crossEntropy, div, grad, mul, sqrt, sub, sum, type Sym } from '../core/index.js';
-import { bindParams, type Model } from '../models/index.js';
+import { add, crossEntropy, div, grad, mul, reshape, sqrt, sub, sum, type Sym } from '../core/index.js';
+import { bindParams, type BnStat, type Model } from '../models/index.js';
 
 /** Parameter gradients of the model's cross-entropy at (x, target), as symbolic tensors. */
 export function parameterGradients(model: Model, params: Sym[], x: Sym, target: Sym, training = false): Sym[] {
-  const { logits } = model.forward(bindParams(model.params, params), x, { training });
-  return grad(crossEntropy(logits, target), params);
+  return forwardAndGradients(model, params, x, target, training).grads;
+}
+
+/** The same gradients plus the batch-norm batch statistics of the forward pass (training mode). */
+export function forwardAndGradients(
+  model: Model,
+  params: Sym[],
+  x: Sym,
+  target: Sym,
+  training: boolean,
+  buffers?: Record<string, Sym>,
+): { grads: Sym[]; bnStats: BnStat[] } {
+  const { logits, bnStats } = model.forward(bindParams(model.params, params), x, { training, buffers });
+  return { grads: grad(crossEntropy(logits, target), params), bnStats };
+}
+
+/**
+ * DeepInversion's batch-norm prior, as GradInversion uses it: per layer, the L2 distance between the
+ * candidate batch's statistics and the running ones, mean and variance, summed over layers.
+ * `running` maps `<layer>.running_mean` / `<layer>.running_var` to symbolic tensors.
+ */
+export function bnPrior(stats: BnStat[], running: Record<string, Sym>): Sym {
+  let total: Sym | undefined;
+  for (const s of stats) {
+    const rm = running[`${s.layer}.running_mean`];
+    const rv = running[`${s.layer}.running_var`];
+    if (!rm || !rv) throw new Error(`bnPrior: no running statistics for batch-norm layer ${s.layer}`);
+    // A tiny floor keeps the square root differentiable where the statistics match exactly.
+    const dist = (a: Sym, b: Sym) => {
+      const d = sub(reshape(a, [a.size]), reshape(b, [b.size]));
+      return sqrt(add(sum(mul(d, d)), 1e-12));
+    };
+    const term = add(dist(s.mean, rm), dist(s.variance, rv));
+    total = total ? add(total, term) : term;
+  }
+  if (!total) throw new Error('bnPrior: the model has no batch-norm layer');
+  return total;
+}
+
+/** sum((a - b)^2): the group-consistency penalty against a consensus image, or an L2 image prior with b = 0. */
+export function squaredDistance(a: Sym, b?: Sym): Sym {
+  const d = b ? sub(a, b) : a;
+  return sum(mul(d, d));
 }
 
 /** `masks[i]` (0/1, same shape) restricts the comparison to the coordinates the client sent. */
