@@ -1,0 +1,72 @@
+// The analysis step: the only place that reads the ground truth. It scores a reconstruction with
+// src/metrics (de-normalise, clamp, optimal assignment, PSNR, SSIM, CW-SSIM, label accuracy) and
+// records the setting next to the numbers: model round, defense, what the defense removed.
+import { densify } from '../common/update.js';
+import { relativeGradientDistance, scoreReconstruction, type ReconstructionScore } from '../metrics/index.js';
+import type { AttackCase } from './case.js';
+import type { AttackResult } from './types.js';
+
+export interface AttackRecord {
+  attack: string;
+  defense: string;
+  model: string;
+  /** Training rounds of the attacked model (0: at initialisation). */
+  round: number;
+  batch: number;
+  /** ||g - shared|| / ||g|| of the update that was attacked. */
+  relGradDistance: number;
+  keptFraction: number;
+  psnr: number;
+  psnrPerImage: number[];
+  /** Classic Gaussian-window SSIM. */
+  ssim: number;
+  /** breaching's CW-SSIM (what breaching and the DGP code print as "SSIM"). */
+  cwSsim: number;
+  /** Multiset overlap of recovered and true labels; absent when the attack recovers none. */
+  labelAccuracy?: number;
+  objective: number;
+  iterations: number;
+  seconds: number;
+  notes: string[];
+}
+
+export function scoreAttack(c: AttackCase, r: AttackResult, seconds: number): { record: AttackRecord; score: ReconstructionScore } {
+  const { truth, threat } = c;
+  if (r.shape.join() !== truth.shape.join()) {
+    throw new Error(`score: the attack returned images of shape [${r.shape}] for a batch of [${truth.shape}]`);
+  }
+  const score = scoreReconstruction({
+    truth: truth.x,
+    recon: r.images,
+    shape: truth.shape,
+    mean: threat.data.mean,
+    std: threat.data.std,
+    trueLabels: truth.labels,
+    recLabels: r.labels,
+    // The standard 11x11 window; images smaller than that (test problems) use the largest odd one that fits.
+    ssim: { windowSize: Math.min(11, oddAtMost(Math.min(truth.shape[2], truth.shape[3]))) },
+  });
+  const record: AttackRecord = {
+    attack: r.attack,
+    defense: threat.defense,
+    model: threat.model.name,
+    round: threat.round,
+    batch: truth.shape[0],
+    relGradDistance: relativeGradientDistance(truth.gradient, densify(threat.update)),
+    keptFraction: truth.defense.keptFraction,
+    psnr: score.psnrMean,
+    psnrPerImage: score.psnr,
+    ssim: score.ssim,
+    cwSsim: score.cwSsim,
+    objective: r.objective,
+    iterations: r.iterations,
+    seconds,
+    notes: r.notes ?? [],
+  };
+  if (score.labelAccuracy !== undefined) record.labelAccuracy = score.labelAccuracy;
+  return { record, score };
+}
+
+function oddAtMost(n: number): number {
+  return n % 2 === 1 ? n : n - 1;
+}
