@@ -17,7 +17,7 @@ export const dgpOptionsShape = {
   /** A one-entry tensor cannot be split into top and band: 'send' it whole or 'drop' it. */
   tinyTensor: z.enum(['send', 'drop']).default('send'),
 };
-const dgpSchema = z.object(dgpOptionsShape);
+export const dgpSchema = z.object(dgpOptionsShape);
 
 export type DgpOptions = z.infer<typeof dgpSchema>;
 export type DgpOptionsInput = z.input<typeof dgpSchema>;

@@ -10,7 +10,7 @@ import { measure } from './report.js';
 import { assertFinite } from './select.js';
 import type { Defense } from './types.js';
 
-const dpSchema = z.object({
+export const dpSchema = z.object({
   mechanism: z.enum(['gaussian', 'laplace']).default('gaussian'),
   /** C: the bound on the update's norm (L2 for gaussian, L1 for laplace). */
   clip: z.number().positive().default(1),

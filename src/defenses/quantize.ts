@@ -7,7 +7,7 @@ import { parseOptions } from './options.js';
 import { assertFinite } from './select.js';
 import type { Defense } from './types.js';
 
-const qsgdSchema = z.object({ levels: z.number().int().min(1).max(1 << 16).default(16) });
+export const qsgdSchema = z.object({ levels: z.number().int().min(1).max(1 << 16).default(16) });
 export type QsgdOptionsInput = z.input<typeof qsgdSchema>;
 
 /**

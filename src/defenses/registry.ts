@@ -2,16 +2,17 @@
 // options; the registry adds the one option they all share: `ef`, error feedback around it.
 import { z } from 'zod';
 import { none, withErrorFeedback } from './compose.js';
-import { dgp } from './dgp.js';
-import { dp } from './dp.js';
-import { qsgd, scaledSign } from './quantize.js';
-import { randomk, topk } from './sparsify.js';
+import { dgp, dgpSchema } from './dgp.js';
+import { dp, dpSchema } from './dp.js';
+import { qsgd, qsgdSchema, scaledSign } from './quantize.js';
+import { randomk, randomkSchema, topk, topkSchema } from './sparsify.js';
 import { parseOptions } from './options.js';
 import type { Defense } from './types.js';
 
 interface Entry {
   /** Whether error feedback is on when the options do not say. */
   ef: boolean;
+  schema: z.AnyZodObject;
   make(options: Record<string, unknown>): Defense;
   summary: string;
 }
@@ -20,13 +21,13 @@ const NO_OPTIONS = z.object({});
 
 // Each factory names itself in its errors (`dgp: option "pTop": ...`), the same name as here.
 const ENTRIES = {
-  none: { ef: false, make: (o) => (parseOptions(NO_OPTIONS, o, 'none'), none()), summary: 'the raw gradient, dense' },
-  dgp: { ef: true, make: (o) => dgp(o), summary: 'drop the top pTop of |g| per tensor, send the next pKeep' },
-  topk: { ef: true, make: (o) => topk(o), summary: 'send the largest fraction of |g| per tensor' },
-  randomk: { ef: true, make: (o) => randomk(o), summary: 'send a seeded random fraction per tensor' },
-  dp: { ef: false, make: (o) => dp(o), summary: 'clip the update norm to clip, add noise of scale noiseMultiplier*clip' },
-  qsgd: { ef: false, make: (o) => qsgd(o), summary: 'unbiased stochastic quantization to levels steps per tensor' },
-  signsgd: { ef: true, make: (o) => (parseOptions(NO_OPTIONS, o, 'signsgd'), scaledSign()), summary: 'mean|g| * sign(g) per tensor' },
+  none: { ef: false, schema: NO_OPTIONS, make: (o) => (parseOptions(NO_OPTIONS, o, 'none'), none()), summary: 'the raw gradient, dense' },
+  dgp: { ef: true, schema: dgpSchema, make: (o) => dgp(o), summary: 'drop the top pTop of |g| per tensor, send the next pKeep' },
+  topk: { ef: true, schema: topkSchema, make: (o) => topk(o), summary: 'send the largest fraction of |g| per tensor' },
+  randomk: { ef: true, schema: randomkSchema, make: (o) => randomk(o), summary: 'send a seeded random fraction per tensor' },
+  dp: { ef: false, schema: dpSchema, make: (o) => dp(o), summary: 'clip the update norm to clip, add noise of scale noiseMultiplier*clip' },
+  qsgd: { ef: false, schema: qsgdSchema, make: (o) => qsgd(o), summary: 'unbiased stochastic quantization to levels steps per tensor' },
+  signsgd: { ef: true, schema: NO_OPTIONS, make: (o) => (parseOptions(NO_OPTIONS, o, 'signsgd'), scaledSign()), summary: 'mean|g| * sign(g) per tensor' },
 } satisfies Record<string, Entry>;
 
 export type DefenseName = keyof typeof ENTRIES;
@@ -45,6 +46,9 @@ export function createDefense(name: string, options: Record<string, unknown> = {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new Error(`defense ${name}: options must be an object (got ${JSON.stringify(options)})`);
   }
+  const known = [...Object.keys(entry.schema.shape), 'ef'];
+  const unknown = Object.keys(options).find((k) => !known.includes(k));
+  if (unknown !== undefined) throw new Error(`defense ${name}: unknown option "${unknown}" (known: ${known.join(', ')})`);
   const { ef, ...rest } = options;
   if (ef !== undefined && typeof ef !== 'boolean') {
     throw new Error(`defense ${name}: option "ef": expected true or false (got ${JSON.stringify(ef)})`);

@@ -8,8 +8,8 @@ import { assertFinite, gather, magnitudeRange } from './select.js';
 import type { Defense } from './types.js';
 
 const fraction = z.number().gt(0).max(1).default(0.2);
-const topkSchema = z.object({ fraction });
-const randomkSchema = z.object({ fraction, rescale: z.boolean().default(false) });
+export const topkSchema = z.object({ fraction });
+export const randomkSchema = z.object({ fraction, rescale: z.boolean().default(false) });
 
 export type TopkOptionsInput = z.input<typeof topkSchema>;
 export type RandomkOptionsInput = z.input<typeof randomkSchema>;

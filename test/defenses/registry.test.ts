@@ -14,7 +14,7 @@ test('every registered defense builds from defaults, with error feedback where i
 
 test('bad names and options give one line naming the option', () => {
   assert.throws(() => createDefense('dpg'), /^Error: unknown defense "dpg" \(known: none, dgp, /);
-  assert.throws(() => createDefense('dgp', { ptop: 0.1 }), /^Error: defense dgp: unknown option "ptop" \(known: pTop, pKeep, tinyTensor\)$/);
+  assert.throws(() => createDefense('dgp', { ptop: 0.1 }), /^Error: defense dgp: unknown option "ptop" \(known: pTop, pKeep, tinyTensor, ef\)$/);
   assert.throws(() => createDefense('dgp', { pTop: 2 }), /^Error: defense dgp: option "pTop": .* \(got 2\)$/);
   assert.throws(() => createDefense('dp', { mechanism: 'cauchy' }), /defense dp: option "mechanism": .*gaussian.*laplace.*\(got "cauchy"\)/);
   assert.throws(() => createDefense('topk', { fraction: '0.2' }), /defense topk: option "fraction": Expected number, received string/);
