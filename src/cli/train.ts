@@ -17,7 +17,8 @@ const schema = z.object({
   batchSize: int().positive().default(64),
   lr: num().positive().default(0.05),
   lrSteps: z.string().regex(/^(\d+:\d*\.?\d+(e-?\d+)?)(,\d+:\d*\.?\d+(e-?\d+)?)*$/, 'expected EPOCH:LR[,EPOCH:LR...] e.g. 10:0.01,15:0.005').optional(),
-  init: z.enum(['dlg', 'torch']).default('torch'),
+  init: z.enum(['dlg', 'torch', 'xavier']).default('xavier'),
+  optimizer: z.enum(['sgd', 'adam']).default('sgd'),
   schedule: z.enum(['step', 'cosine']).default('cosine'),
   momentum: num().min(0).max(1).default(0.9),
   weightDecay: num().min(0).default(1e-4),
@@ -41,7 +42,8 @@ export const trainCommand: Command<typeof schema> = {
     'batch-size': { type: 'string', description: 'examples per step', default: '64' },
     lr: { type: 'string', description: 'initial learning rate', default: '0.05' },
     'lr-steps': { type: 'string', description: 'learning-rate drops, EPOCH:LR[,EPOCH:LR...]' },
-    init: { type: 'string', description: "LeNet initialisation: torch (PyTorch's default) | dlg (uniform +-0.5, as DLG attacks it)", default: 'torch' },
+    init: { type: 'string', description: "LeNet initialisation: xavier (Glorot uniform, trains sigmoid units well) | torch (PyTorch's default) | dlg (uniform +-0.5, as DLG attacks it)", default: 'xavier' },
+    optimizer: { type: 'string', description: 'sgd (momentum, weight decay) | adam', default: 'sgd' },
     schedule: { type: 'string', description: 'learning-rate schedule: cosine (decays to 0 over the run) | step (drops at --lr-steps)', default: 'cosine' },
     momentum: { type: 'string', description: 'SGD momentum', default: '0.9' },
     'weight-decay': { type: 'string', description: 'SGD weight decay', default: '1e-4' },
@@ -61,6 +63,7 @@ export const trainCommand: Command<typeof schema> = {
     let bar: ProgressBar | undefined;
     const result = await trainCentralized(model, train, test, {
       epochs: o.epochs,
+      optimizer: o.optimizer,
       batchSize: o.batchSize,
       sgd: { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay },
       lrAt:

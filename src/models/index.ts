@@ -15,8 +15,8 @@ export interface ModelOptions {
   inputShape: [number, number, number];
   /** Channel multiplier for convnet (integer) and resnet18 (e.g. 0.25 for a narrow one). */
   width?: number;
-  /** LeNet only: DLG's uniform(-0.5, 0.5) initialisation (default) or PyTorch's default ('torch'). */
-  init?: 'dlg' | 'torch';
+  /** LeNet only: DLG's uniform(-0.5, 0.5) initialisation (default), PyTorch's default, or Glorot's. */
+  init?: 'dlg' | 'torch' | 'xavier';
 }
 
 export function createModel(name: string, opts: ModelOptions): Model {
@@ -24,7 +24,7 @@ export function createModel(name: string, opts: ModelOptions): Model {
     case 'mlp':
       return mlp({ inputShape: opts.inputShape });
     case 'lenet':
-      return lenet({ inputShape: opts.inputShape, dlgInit: opts.init !== 'torch' });
+      return lenet({ inputShape: opts.inputShape, init: opts.init });
     case 'convnet':
       return convnet({ inputShape: opts.inputShape, width: opts.width });
     case 'resnet18':

@@ -1,6 +1,6 @@
 // The small models of the reference (../shared/reference/models.py): MLP, the DLG LeNet, ConvNet.
 import { conv2dBias, flatten, globalAvgPool, linear, relu, sigmoid, type Sym } from '../core/index.js';
-import { convSpecs, linearSpecs, type Model, type ParamSpec } from './model.js';
+import { convSpecs, type Init, linearSpecs, type Model, type ParamSpec } from './model.js';
 
 export function mlp(opts: { hidden?: number; inputShape?: [number, number, number] } = {}): Model {
   const inputShape = opts.inputShape ?? [1, 28, 28];
@@ -23,14 +23,16 @@ export function mlp(opts: { hidden?: number; inputShape?: [number, number, numbe
  * The LeNet of DLG (Zhu et al. 2019): three 5x5 convs with 12 channels and sigmoid, strides 2, 2, 1,
  * then one linear layer. DLG initialises every weight and bias uniformly in [-0.5, 0.5].
  */
-export function lenet(opts: { inputShape?: [number, number, number]; dlgInit?: boolean } = {}): Model {
+export function lenet(opts: { inputShape?: [number, number, number]; init?: 'dlg' | 'torch' | 'xavier' } = {}): Model {
   const inputShape = opts.inputShape ?? [3, 32, 32];
   const [c, h, w] = inputShape;
   const hOut = Math.ceil(Math.ceil(h / 2) / 2);
   const wOut = Math.ceil(Math.ceil(w / 2) / 2);
   const fin = 12 * hOut * wOut;
   let params: ParamSpec[] = [...convSpecs('conv1', c, 12, 5), ...convSpecs('conv2', 12, 12, 5), ...convSpecs('conv3', 12, 12, 5), ...linearSpecs('fc', fin, 10)];
-  if (opts.dlgInit ?? true) params = params.map((s) => ({ ...s, init: { kind: 'uniform', bound: 0.5 } }));
+  const init = opts.init ?? 'dlg';
+  if (init === 'dlg') params = params.map((s) => ({ ...s, init: { kind: 'uniform', bound: 0.5 } }));
+  if (init === 'xavier') params = params.map((s) => ({ ...s, init: xavier(s.shape) }));
   return {
     name: 'lenet',
     inputShape,
@@ -45,6 +47,13 @@ export function lenet(opts: { inputShape?: [number, number, number]; dlgInit?: b
       return { logits: linear(f, p['fc.weight']!, p['fc.bias']), bnStats: [], features: f };
     },
   };
+}
+
+/** Glorot uniform for weights (suits sigmoid units), zero biases. */
+function xavier(shape: number[]): Init {
+  if (shape.length === 1) return { kind: 'const', value: 0 };
+  const field = shape.slice(2).reduce((a, b) => a * b, 1);
+  return { kind: 'uniform', bound: Math.sqrt(6 / (shape[1]! * field + shape[0]! * field)) };
 }
 
 /** The Inverting-Gradients style ConvNet of the reference, with a width multiplier. */

@@ -4,13 +4,15 @@ import { Rng } from '../common/rng.js';
 import type { TensorList } from '../common/tensors.js';
 import { type Dataset, epochBatches, getBatch } from '../data/index.js';
 import { initParams, type Model } from '../models/index.js';
-import { createSgd, type SgdOptionsInput } from '../optim/index.js';
+import { createAdam, createSgd, type SgdOptionsInput } from '../optim/index.js';
 import { evaluate, oneHotLabels } from './evaluate.js';
 import { ModelRunner, updateRunningStats } from './runner.js';
 
 export interface TrainOptions {
   epochs: number;
   batchSize: number;
+  optimizer: 'sgd' | 'adam';
+  /** lr, momentum (SGD only) and weight decay. */
   sgd: SgdOptionsInput;
   /** Learning rate as a function of the (fractional) epoch. */
   lrAt: (epoch: number) => number;
@@ -43,8 +45,7 @@ export async function trainCentralized(model: Model, train: Dataset, test: Datas
   const params = initParams(model.params, o.seed);
   const buffers = initParams(model.buffers, o.seed);
   const runner = new ModelRunner(model);
-  const optimizer = createSgd(o.sgd);
-  let optState = optimizer.init(params);
+  const update = optimizerStep(o, params);
   const stepsPerEpoch = Math.floor(train.count / o.batchSize);
   const totalSteps = stepsPerEpoch * o.epochs;
   const history: TrainHistoryEntry[] = [];
@@ -56,7 +57,7 @@ export async function trainCentralized(model: Model, train: Dataset, test: Datas
       const r = await runner.lossAndGrad(params, batch.x, batch.shape, oneHotLabels(batch.y, model.numClasses));
       if (!Number.isFinite(r.loss)) throw new Error(`training diverged at step ${step} (loss ${r.loss}); lower --lr`);
       updateRunningStats(buffers, r.bnStats);
-      optState = optimizer.step(params, r.grads, optState, o.lrAt(step / stepsPerEpoch));
+      update(r.grads, o.lrAt(step / stepsPerEpoch));
       step++;
       lossAvg = Number.isNaN(lossAvg) ? r.loss : 0.98 * lossAvg + 0.02 * r.loss;
       const entry: TrainHistoryEntry = { step, epoch, trainLoss: lossAvg };
@@ -70,4 +71,16 @@ export async function trainCentralized(model: Model, train: Dataset, test: Datas
   const final = await evaluate(runner, params, buffers, test, 500, o.testLimit);
   history.push({ step, epoch: o.epochs, trainLoss: lossAvg, testAccuracy: final.accuracy });
   return { params, buffers, testAccuracy: final.accuracy, testLoss: final.loss, steps: step, history };
+}
+
+/** The chosen optimizer with its state held in the closure: (grads, lr) updates params in place. */
+function optimizerStep(o: TrainOptions, params: TensorList): (grads: TensorList, lr: number) => void {
+  if (o.optimizer === 'adam') {
+    const adam = createAdam({ lr: o.sgd.lr, weightDecay: o.sgd.weightDecay });
+    let state = adam.init(params);
+    return (grads, lr) => void (state = adam.step(params, grads, state, lr));
+  }
+  const sgd = createSgd(o.sgd);
+  let state = sgd.init(params);
+  return (grads, lr) => void (state = sgd.step(params, grads, state, lr));
 }
