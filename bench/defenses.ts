@@ -6,7 +6,8 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Rng } from '../src/common/rng.js';
 import type { TensorList } from '../src/common/tensors.js';
-import { denseUpdate, type ClientUpdate, type TensorLayout } from '../src/common/update.js';
+import { denseUpdate, sparseUpdate, type ClientUpdate, type TensorLayout } from '../src/common/update.js';
+import { supportUnion } from '../src/aggregation/index.js';
 import { decodeUpdate, encodedSize, encodeUpdate, idealBytes } from '../src/codec/index.js';
 import { adgpClient, adgpUploadBytes, createBroadcaster, createDefense, dgp, downloadBytes, topk } from '../src/defenses/index.js';
 
@@ -116,6 +117,8 @@ export async function benchDefenses(): Promise<{ table: string; json: Record<str
   }
   const common = createBroadcaster().decide(layout, bands);
   const down = downloadBytes(layout, dgpUpdates, common);
+  const union = supportUnion(layout, dgpUpdates);
+  const idealDown = idealBytes(layout.map((t, i) => sparseUpdate(t.name, t.shape, union[i]!, new Float32Array(union[i]!.length))));
   // Regenerate client 0 (gradients are seeded) to size one ADGP upload without holding all ten.
   const g0 = clientGrad(shared, 1000);
   const st = client.init(layout);
@@ -137,6 +140,9 @@ export async function benchDefenses(): Promise<{ table: string; json: Record<str
     dgp_up_per_round: meanDgpUp * CLIENTS,
     dgp_down_bytes_per_client: down.dgp,
     dgp_down_over_dense: down.dgp / denseBytes,
+    dgp_down_over_ideal: down.dgp / idealDown,
+    dgp_down_per_round: down.dgp * CLIENTS,
+    adgp_down_per_round: down.adgp * CLIENTS,
     adgp_up_band_bytes_per_client: adgpUp.band,
     adgp_up_values_bytes_per_client: adgpUp.values,
     adgp_up_per_round: (adgpUp.band + adgpUp.values) * CLIENTS,
@@ -153,10 +159,10 @@ export async function benchDefenses(): Promise<{ table: string; json: Record<str
     ['dense float32, per client', MB(denseBytes), ''],
     ['DGP up, per client', MB(dgpUp), `${(dgpUp / ideal).toFixed(3)} x ideal ${MB(ideal)}`],
     ['DGP up, per round', MB(json['dgp_up_per_round']!), `dense ${MB(denseBytes * CLIENTS)}`],
-    ['DGP down, per client', MB(down.dgp), `union of ${CLIENTS} supports`],
-    ['ADGP up, per client', MB(adgpUp.band + adgpUp.values), `band ${MB(adgpUp.band)} + values ${MB(adgpUp.values)}`],
+    ['DGP down, per client', MB(down.dgp), `union of ${CLIENTS} supports, ${(down.dgp / idealDown).toFixed(3)} x ideal; x${CLIENTS} = ${MB(down.dgp * CLIENTS)} per round`],
+    ['ADGP up, per client', MB(adgpUp.band + adgpUp.values), `band ${MB(adgpUp.band)} + values ${MB(adgpUp.values)} (${(adgpUp.values / idealAdgpValues).toFixed(4)} x their ideal)`],
     ['ADGP up, per round', MB(json['adgp_up_per_round']!), ''],
-    ['ADGP down, per client', MB(down.adgp), `set ${MB(down.adgpPositions)} + values ${MB(down.adgpValues)}`],
+    ['ADGP down, per client', MB(down.adgp), `set ${MB(down.adgpPositions)} + values ${MB(down.adgpValues)}; x${CLIENTS} = ${MB(down.adgp * CLIENTS)} per round`],
     ['ADGP download saving', `${(100 * json['down_saving_adgp_vs_dgp']!).toFixed(1)} %`, 'vs DGP'],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));

@@ -2,7 +2,7 @@
 // is trusted: every count is checked against the bytes that remain, the declared shape, the
 // expected layout and the caller's cap before anything is allocated, and every fault is reported
 // as a WireFormatError saying what is wrong and where.
-import type { ClientUpdate, TensorLayout, UpdateTensor } from '../common/update.js';
+import { checkPositions, type ClientUpdate, type TensorLayout, type UpdateTensor } from '../common/update.js';
 import type { PositionTensor } from './encode.js';
 import {
   bitmapBytes, CODINGS, DEFAULT_MAX_ENTRIES, DTYPE_BYTES, DTYPES, FIXED_HEADER_BYTES, KINDS, LITTLE_ENDIAN_HOST,
@@ -140,7 +140,11 @@ function readTensor(r: Reader, t: number, o: DecodeOptions, budget: { entries: n
     const set = o.shared?.[name];
     if (!set) throw fail(`${label}: positions are shared but no shared set was given for it`);
     if (set.length !== k) throw fail(`${label}: ${k} values for a shared set of ${set.length} positions`);
-    if (k > 0 && set[k - 1]! >= n) throw fail(`${label}: shared set reaches position ${set[k - 1]} of ${n} entries`);
+    try {
+      checkPositions(name, set, n);
+    } catch (e) {
+      throw fail(`${label}: the shared set is not valid here: ${(e as Error).message}`);
+    }
     indices = set.slice();
   } else indices = coding === 'bitmap' ? readBitmap(r, n, k, label) : readGaps(r, n, k, label);
   if (positionsOnly) return { name, shape, indices };

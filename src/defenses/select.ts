@@ -18,7 +18,7 @@ export interface RankOptions {
 }
 
 /** Below this size a quickselect on a copy beats the passes of the large-input methods. */
-export const RADIX_MIN = 1 << 15;
+export const LARGE_INPUT_MIN = 1 << 15;
 
 /** Indices (increasing) of the entries whose rank lies in [from, to), in linear (expected) time. */
 export function rankRange(keys: Uint32Array, from: number, to: number, o: RankOptions = {}): Uint32Array {
@@ -28,7 +28,7 @@ export function rankRange(keys: Uint32Array, from: number, to: number, o: RankOp
   }
   const mask = o.mask ?? 0xffffffff;
   const method = o.method ?? 'auto';
-  if (method === 'select' || (method === 'auto' && (n < RADIX_MIN || to === from))) {
+  if (method === 'select' || (method === 'auto' && (n < LARGE_INPUT_MIN || to === from))) {
     return selectRange(maskedCopy(keys, mask, o), from, to);
   }
   const sampled = method === 'auto' && mask >>> 0 <= 0x7fffffff ? sampledRange(keys, from, to, mask, o) : null;
