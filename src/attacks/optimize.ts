@@ -85,7 +85,9 @@ async function runLbfgs(problem: MatchingProblem, o: OptimizeOptions): Promise<O
         return { loss: e.loss, grad: pack(e.gx, e.gl) };
       },
       pack(start.x, start.labels),
-      { ...o.lbfgs, maxIter: o.iterations, lr: o.lr, onIter: (i) => o.onProgress?.(r * o.iterations + i, total) },
+      // Tolerances far below torch's defaults: a gradient that carries little (a confident model)
+      // gives tiny objectives, and DLG runs its full budget as torch's 300 x 20 iterations do.
+      { tolChange: 1e-14, tolGrad: 0, ...o.lbfgs, maxIter: o.iterations, lr: o.lr, onIter: (i) => o.onProgress?.(r * o.iterations + i, total) },
     );
     evaluations += res.evaluations;
     const end = unpack(res.x);

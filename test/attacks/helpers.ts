@@ -1,6 +1,6 @@
 // Small models and data sets on which an attack's answer is known, so tests run in seconds.
 import { Rng } from '../../src/common/rng.js';
-import { batchNorm, conv2dBias, flatten, globalAvgPool, linear, relu } from '../../src/core/index.js';
+import { batchNorm, conv2dBias, flatten, linear, relu } from '../../src/core/index.js';
 import { type Dataset, loadDataset } from '../../src/data/index.js';
 import { bnSpecs, convSpecs, linearSpecs, type Model } from '../../src/models/index.js';
 
@@ -20,20 +20,21 @@ export function linearModel(inputShape: [number, number, number] = [1, 4, 4], cl
   };
 }
 
-/** conv 3x3 -> batch norm -> ReLU -> global pool -> dense: the smallest model with a BN layer. */
+/** conv 3x3 -> batch norm -> ReLU -> dense: a small BN model whose last layer still sees every feature. */
 export function bnModel(inputShape: [number, number, number] = [1, 6, 6], channels = 4, classes = 10): Model {
+  const features = channels * inputShape[1] * inputShape[2];
   const bn = bnSpecs('bn', channels);
   return {
     name: 'bnnet',
     inputShape,
     numClasses: classes,
-    params: [...convSpecs('conv', inputShape[0], channels, 3), ...bn.params, ...linearSpecs('fc', channels, classes)],
+    params: [...convSpecs('conv', inputShape[0], channels, 3), ...bn.params, ...linearSpecs('fc', features, classes)],
     buffers: bn.buffers,
     forward(p, x, { training, buffers }) {
       const y = conv2dBias(x, p['conv.weight']!, p['conv.bias'], { padding: 1 });
       const r = batchNorm(y, p['bn.weight']!, p['bn.bias']!, { training, runningMean: buffers?.['bn.running_mean'], runningVar: buffers?.['bn.running_var'] });
       const bnStats = r.batchMean && r.batchVar ? [{ layer: 'bn', mean: r.batchMean, variance: r.batchVar, count: y.size / channels }] : [];
-      const f = globalAvgPool(relu(r.y));
+      const f = flatten(relu(r.y));
       return { logits: linear(f, p['fc.weight']!, p['fc.bias']), bnStats, features: f };
     },
   };

@@ -1,0 +1,133 @@
+// One experiment = one attack against one defense on N images of a data set, in batches of B, with
+// the model at a given round. Shared by `dgp attack` and `dgp privacy-table`: the case builder
+// makes the threat models, the attack sees only those, the scorer alone reads the ground truth.
+import type { DatasetSplits } from '../data/index.js';
+import { createDefense } from '../defenses/registry.js';
+import type { Model } from '../models/index.js';
+import { buildCase, type ModelState } from './case.js';
+import { type AttackRecord, scoreAttack } from './evaluate.js';
+import { imprintServer } from './imprint.js';
+import { createAttack } from './registry.js';
+
+export interface ExperimentSpec {
+  attack: string;
+  defense: string;
+  defenseOptions?: Record<string, unknown>;
+  model: Model;
+  /** The attacked model's parameters at its round (see modelAtRound). */
+  state: ModelState;
+  data: DatasetSplits;
+  /** Attacked images: test-set indices first, first + 1, ... (never used for training rounds). */
+  images: number;
+  first?: number;
+  batch: number;
+  seed: number;
+  iterations?: number;
+  restarts?: number;
+  /** Whether the attacker knows the labels (default: no; DLG optimises them, the others recover them). */
+  knowLabels?: boolean;
+  /** Robbing the Fed's imprint bins. */
+  bins?: number;
+  /** Iterations done and due in the current case (cases are attacked one after another). */
+  onProgress?: (p: { case: number; cases: number; done: number; total: number }) => void;
+}
+
+export interface ExperimentResult {
+  records: AttackRecord[];
+  summary: ExperimentSummary;
+  /** De-normalised, clamped images for a grid: ground truth and matched reconstructions, all batches. */
+  truth: Float32Array;
+  recon: Float32Array;
+  shape: [number, number, number, number];
+}
+
+export interface ExperimentSummary {
+  attack: string;
+  defense: string;
+  defenseOptions: Record<string, unknown>;
+  model: string;
+  round: number;
+  images: number;
+  batch: number;
+  /** Means over images (PSNR: of the per-image values, +Infinity if any image is exact). */
+  psnr: number;
+  ssim: number;
+  cwSsim: number;
+  labelAccuracy?: number;
+  /** Mean over the attacked updates. */
+  relGradDistance: number;
+  keptFraction: number;
+  seconds: number;
+}
+
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
+export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentResult> {
+  const { batch, images } = spec;
+  if (!(batch >= 1) || images % batch !== 0) throw new Error(`experiment: --images (${images}) must be a positive multiple of --batch (${batch})`);
+  const test = spec.data.test;
+  const first = spec.first ?? 0;
+  if (first + images > test.count) throw new Error(`experiment: ${images} images from ${first} exceed the ${test.count} test images of ${test.name}`);
+  const attack = createAttack(spec.attack);
+  const defenseOptions = spec.defenseOptions ?? {};
+  const server = attack.name === 'rtf' ? imprintServer({ bins: spec.bins ?? 64 }) : undefined;
+  const cases = images / batch;
+  const records: AttackRecord[] = [];
+  const truths: Float32Array[] = [];
+  const recons: Float32Array[] = [];
+  const t0 = performance.now();
+  for (let k = 0; k < cases; k++) {
+    const indices = Array.from({ length: batch }, (_, i) => first + k * batch + i);
+    const seed = spec.seed * 7919 + k;
+    const c = await buildCase({
+      model: spec.model,
+      state: spec.state,
+      data: test,
+      indices,
+      defense: createDefense(spec.defense, defenseOptions),
+      seed,
+      knows: { batchSize: true, labels: spec.knowLabels ?? false, positions: true },
+      server,
+    });
+    const started = performance.now();
+    const result = await attack.run(c.threat, {
+      seed,
+      iterations: spec.iterations,
+      restarts: spec.restarts,
+      onProgress: spec.onProgress && ((done, total) => spec.onProgress!({ case: k, cases, done, total })),
+    });
+    const { record, score } = scoreAttack(c, result, (performance.now() - started) / 1000);
+    records.push(record);
+    truths.push(score.images.truth);
+    recons.push(score.images.recon);
+  }
+  const per = records.flatMap((r) => r.psnrPerImage);
+  const labelled = records.filter((r) => r.labelAccuracy !== undefined);
+  const summary: ExperimentSummary = {
+    attack: attack.name,
+    defense: spec.defense,
+    defenseOptions,
+    model: spec.model.name,
+    round: spec.state.round,
+    images,
+    batch,
+    psnr: mean(per),
+    ssim: mean(records.map((r) => r.ssim)),
+    cwSsim: mean(records.map((r) => r.cwSsim)),
+    relGradDistance: mean(records.map((r) => r.relGradDistance)),
+    keptFraction: mean(records.map((r) => r.keptFraction)),
+    seconds: (performance.now() - t0) / 1000,
+  };
+  if (labelled.length) summary.labelAccuracy = mean(labelled.map((r) => r.labelAccuracy!));
+  return { records, summary, truth: concat(truths), recon: concat(recons), shape: [images, test.channels, test.height, test.width] };
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
