@@ -1,8 +1,10 @@
 // `dgp`: the toolkit's command line. Each command lives in its own file and is registered here.
-import { type Command, helpText, parseCommand, UsageError } from './args.js';
+import { type Command, parseCommand, UsageError } from './args.js';
+import { attackCommand } from './attack.js';
+import { privacyTableCommand } from './privacy-table.js';
 import { trainCommand } from './train.js';
 
-const commands: Command[] = [trainCommand];
+const commands: Command[] = [trainCommand, attackCommand, privacyTableCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
@@ -44,4 +46,3 @@ async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
-export { helpText };
