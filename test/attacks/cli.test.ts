@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { parseCommand, UsageError } from '../../src/cli/args.js';
+import { attackCommand, parseKeyValues } from '../../src/cli/attack.js';
+import { privacyTableCommand } from '../../src/cli/privacy-table.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dgp-attack-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('dgp attack writes a grid, metrics JSON with the round, and a summary line', async () => {
+  const out = join(dir, 'rtf');
+  const o = parseCommand(attackCommand, ['--attack', 'rtf', '--defense', 'none', '--model', 'lenet', '--images', '4', '--batch', '2', '--out', out, '--bins', '128']);
+  assert.ok(o);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (s: string) => lines.push(s);
+  try {
+    await attackCommand.run(o);
+  } finally {
+    console.log = log;
+  }
+  assert.match(lines[0]!, /^rtf vs none on lenet \(round 0\), 4 images in batches of 2: PSNR/);
+  assert.ok(existsSync(join(out, 'attack.png')));
+  const json = JSON.parse(readFileSync(join(out, 'attack.json'), 'utf8'));
+  assert.equal(json.summary.round, 0);
+  assert.equal(json.records.length, 2);
+  assert.equal(json.records[0].round, 0);
+});
+
+test('dgp attack options are checked, defense options passed through and validated', async () => {
+  assert.throws(() => parseCommand(attackCommand, ['--attack', 'nope', '--out', dir]), UsageError);
+  assert.throws(() => parseCommand(attackCommand, ['--attack', 'dlg', '--out', dir, '--batch', '0']), /invalid --batch/);
+  assert.deepEqual(parseKeyValues('ef=false,levels=4,mechanism=laplace', 'x'), { ef: false, levels: 4, mechanism: 'laplace' });
+  const o = parseCommand(attackCommand, ['--attack', 'dlg', '--defense', 'topk', '--p-top', '0.1', '--images', '1', '--out', dir])!;
+  await assert.rejects(attackCommand.run(o), /topk/);
+});
+
+test('dgp privacy-table runs every row on a tiny budget and writes the table', async () => {
+  const out = join(dir, 'table');
+  const o = parseCommand(privacyTableCommand, ['--out', out, '--images', '1', '--attacks', 'dlg', '--dlg-iterations', '2'])!;
+  const log = console.log;
+  const err = console.error;
+  console.log = console.error = () => {};
+  try {
+    await privacyTableCommand.run(o);
+  } finally {
+    console.log = log;
+    console.error = err;
+  }
+  const md = readFileSync(join(out, 'table.md'), 'utf8');
+  for (const row of ['| dlg | lenet | none |', '| dlg-mask | lenet | DGP (drop top 5 %, send 20 %) |', '| dlg-mask | lenet | Top-k 20 % |', '= dlg (dense update)']) assert.ok(md.includes(row), `${row} missing from\n${md}`);
+  assert.ok(existsSync(join(out, 'dlg-mask__dgp.png')));
+});
