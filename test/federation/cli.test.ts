@@ -8,6 +8,12 @@ import { describe, it } from 'node:test';
 import { parseCommand, UsageError } from '../../src/cli/args.js';
 import { trainCommand } from '../../src/cli/train.js';
 
+function parse(argv: string) {
+  const o = parseCommand(trainCommand, argv.split(' '));
+  assert.ok(o !== null);
+  return o;
+}
+
 function usageError(argv: string): string {
   try {
     parseCommand(trainCommand, argv.split(' '));
@@ -45,13 +51,13 @@ describe('dgp train options', () => {
   }
 
   it('more clients than training images is an error naming --clients', async () => {
-    const o = parseCommand(trainCommand, '--clients 20 --train-limit 10 --defense dgp'.split(' '));
+    const o = parse('--clients 20 --train-limit 10 --defense dgp');
     await assert.rejects(trainCommand.run(o), (e: Error) => e instanceof UsageError && /^invalid --clients: 20 clients but only 10 training images$/.test(e.message));
   });
 
   it('--error-feedback false and --no-error-feedback say the same', () => {
-    const a = parseCommand(trainCommand, '--defense dgp --error-feedback false'.split(' '));
-    const b = parseCommand(trainCommand, '--defense dgp --no-error-feedback'.split(' '));
+    const a = parse('--defense dgp --error-feedback false');
+    const b = parse('--defense dgp --no-error-feedback');
     assert.equal(a.errorFeedback, 'false');
     assert.equal(b.noErrorFeedback, true);
   });
@@ -63,8 +69,7 @@ describe('dgp train, federated, on real MNIST', () => {
     try {
       const json = join(dir, 'run.json');
       const argv = `--model mlp --clients 4 --batch-size 32 --rounds 20 --lr 0.05 --schedule constant --defense dgp --train-limit 2000 --test-limit 500 --eval-every 10 --json ${json}`;
-      const o = parseCommand(trainCommand, argv.split(' '));
-      await trainCommand.run(o);
+      await trainCommand.run(parse(argv));
       const out = JSON.parse(readFileSync(json, 'utf8'));
       assert.equal(out.mode, 'federated');
       assert.equal(out.history.length, 20);
