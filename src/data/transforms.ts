@@ -5,26 +5,26 @@ import type { Dataset } from './types.js';
 
 /** (x - mean[c]) / std[c] over NCHW (or CHW) data whose planes hold planeSize = H*W values. */
 export function normalize(images: Float32Array, mean: readonly number[], std: readonly number[], planeSize: number): Float32Array {
-  checkStats(images, mean, std, planeSize);
-  const out = new Float32Array(images.length);
-  const c = mean.length;
-  for (let start = 0, plane = 0; start < images.length; start += planeSize, plane++) {
-    const m = mean[plane % c]!;
-    const s = std[plane % c]!;
-    for (let i = start; i < start + planeSize; i++) out[i] = (images[i]! - m) / s;
-  }
-  return out;
+  return perChannel(images, mean, std, planeSize, (v, m, s) => (v - m) / s);
 }
 
 /** The inverse of normalize: x * std[c] + mean[c] (no clamping). */
 export function denormalize(images: Float32Array, mean: readonly number[], std: readonly number[], planeSize: number): Float32Array {
+  return perChannel(images, mean, std, planeSize, (v, m, s) => v * s + m);
+}
+
+/** Applies f(value, mean[c], std[c]) to every value of channel c, into a new array. */
+function perChannel(
+  images: Float32Array, mean: readonly number[], std: readonly number[], planeSize: number,
+  f: (v: number, m: number, s: number) => number,
+): Float32Array {
   checkStats(images, mean, std, planeSize);
   const out = new Float32Array(images.length);
   const c = mean.length;
   for (let start = 0, plane = 0; start < images.length; start += planeSize, plane++) {
     const m = mean[plane % c]!;
     const s = std[plane % c]!;
-    for (let i = start; i < start + planeSize; i++) out[i] = images[i]! * s + m;
+    for (let i = start; i < start + planeSize; i++) out[i] = f(images[i]!, m, s);
   }
   return out;
 }
