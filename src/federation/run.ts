@@ -113,8 +113,12 @@ export async function runFederated(spec: FederatedSpec, data: DatasetSplits, opt
 
 function resumeFrom(fed: Federation, dir: string): Federation {
   const cp = loadCheckpoint(dir, fed.layout);
-  const diff = specDifference(cp.spec, fed.spec);
+  // More rounds than first planned continue the same run, unless the schedule spans the rounds.
+  const extendable = cp.spec.schedule !== 'cosine';
+  const comparable = (x: FederatedSpec) => (extendable ? { ...x, rounds: 0 } : x);
+  const diff = specDifference(comparable(cp.spec), comparable(fed.spec));
   if (diff) throw new Error(`cannot resume from ${dir}: it was written by a different run (${diff})`);
+  if (cp.model.round > fed.spec.rounds) throw new Error(`cannot resume from ${dir}: it is at round ${cp.model.round}, past the ${fed.spec.rounds} rounds of this run`);
   if (cp.clients.length !== fed.clients.length) throw new Error(`cannot resume from ${dir}: ${cp.clients.length} client states for ${fed.clients.length} clients`);
   fed.server.restore(cp.server, cp.model);
   fed.clients.forEach((c, i) => c.restore(cp.clients[i]!, cp.model));

@@ -40,6 +40,18 @@ describe('checkpoint and resume', () => {
     assert.ok(whole.history.some((e) => e.sampled.length === 3) && whole.history.every((e) => e.testAccuracy === undefined || e.round % 2 === 0));
   });
 
+  it('a finished run continues for more rounds as if it had been planned longer (constant schedule)', async () => {
+    const cp = join(dir, 'extend');
+    await runFederated({ ...s, rounds: 4 }, data, { checkpoint: cp });
+    const longer = await runFederated(s, data, { resume: cp });
+    assert.deepEqual(longer.params, whole.params);
+    assert.deepEqual(longer.history.slice(4), whole.history.slice(4));
+    await assert.rejects(runFederated({ ...s, rounds: 3 }, data, { resume: cp }), /it is at round 4, past the 3 rounds of this run/);
+    const cosine = join(dir, 'cosine');
+    await runFederated({ ...s, rounds: 2, schedule: 'cosine' }, data, { checkpoint: cp.replace('extend', 'cosine') });
+    await assert.rejects(runFederated({ ...s, schedule: 'cosine' }, data, { resume: cosine }), /different run \(rounds: 2 vs 6\)/);
+  });
+
   it('ignores a half-written round folder and loads the one "latest" names', async () => {
     const cp = join(dir, 'partial');
     await runFederated({ ...s, rounds: 2 }, data, { checkpoint: cp, checkpointEvery: 2 }).catch(() => {});
@@ -56,7 +68,7 @@ describe('checkpoint and resume', () => {
     await runFederated({ ...s, rounds: 2 }, data, { checkpoint: cp });
     const folder = join(cp, 'round-000002');
     const state = readFileSync(join(folder, 'state.json'));
-    await assert.rejects(runFederated({ ...s, rounds: 3 }, data, { resume: cp }), /written by a different run \(rounds: 2 vs 3\)/);
+    await assert.rejects(runFederated({ ...s, rounds: 2, lr: 0.07 }, data, { resume: cp }), /written by a different run \(lr: 0.05 vs 0.07\)/);
     state[20] ^= 1;
     writeFileSync(join(folder, 'state.json'), state);
     await assert.rejects(runFederated({ ...s, rounds: 2 }, data, { resume: cp }), /state\.json does not match its SHA-256/);
