@@ -8,18 +8,15 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TensorList } from '../common/tensors.js';
 import { stateFromJSON, stateToJSON } from '../defenses/index.js';
 import { decodeSafetensors, encodeSafetensors, matchLayout } from '../models/index.js';
-import type { SgdOptions } from '../optim/index.js';
 import type { ClientState } from './client.js';
-import { Replica, type ModelLayout } from './replica.js';
+import { fullLayout, Replica, type ModelLayout, type ReplicaMeta } from './replica.js';
 import type { RoundRecord, ServerState } from './server.js';
 import type { FederatedSpec } from './spec.js';
 
 const FORMAT = 1;
 const ROUND_DIR = /^round-\d{6,}$/;
-const MOMENTUM = '#momentum';
 
 export interface HistoryEntry extends RoundRecord {
   testAccuracy?: number;
@@ -36,9 +33,8 @@ export interface Checkpoint {
 
 interface StateFile {
   format: number;
-  round: number;
   spec: FederatedSpec;
-  optimizer: { options: SgdOptions; step: number; momentum: boolean[] };
+  model: ReplicaMeta;
   server: ServerState;
   clients: ClientState[];
   history: HistoryEntry[];
@@ -48,21 +44,16 @@ export function saveCheckpoint(dir: string, c: Checkpoint): string {
   mkdirSync(dir, { recursive: true });
   const m = c.model;
   const name = `round-${String(m.round).padStart(6, '0')}`;
-  const momentum: TensorList = [];
-  m.optState.momentumBuffers.forEach((b, i) => {
-    if (b) momentum.push({ ...m.layout.params[i]!, name: `${m.layout.params[i]!.name}${MOMENTUM}`, data: b });
-  });
   const state: StateFile = {
     format: FORMAT,
-    round: m.round,
     spec: c.spec,
-    optimizer: { options: m.optimizerOptions, step: m.optState.step, momentum: m.optState.momentumBuffers.map((b) => b !== null) },
+    model: m.meta,
     server: c.server,
     clients: c.clients,
     history: c.history,
   };
   const files: Record<string, Uint8Array> = {
-    'model.safetensors': encodeSafetensors([...m.params, ...m.buffers, ...momentum], { round: String(m.round) }),
+    'model.safetensors': encodeSafetensors(m.allTensors(), { round: String(m.round) }),
     'state.json': Buffer.from(stateToJSON(state)),
   };
   files['manifest.json'] = Buffer.from(JSON.stringify({ format: FORMAT, round: m.round, files: Object.fromEntries(Object.entries(files).map(([f, b]) => [f, { bytes: b.length, sha256: sha256(b) }])) }));
@@ -97,14 +88,9 @@ export function loadCheckpoint(dir: string, layout: ModelLayout): Checkpoint {
   }
   if (state.format !== FORMAT) fail(`state format ${state.format}, this version reads ${FORMAT}`);
   const { tensors, metadata } = decodeSafetensors(Buffer.from(files['model.safetensors']!), join(folder, 'model.safetensors'));
-  if (metadata['round'] !== String(state.round)) fail(`model.safetensors is of round ${metadata['round']}, state.json of round ${state.round}`);
-  const where = join(folder, 'model.safetensors');
-  const params = matchLayout(tensors, layout.params, where);
-  const buffers = matchLayout(tensors, layout.buffers, where);
-  const moments = matchLayout(tensors, layout.params.filter((_, i) => state.optimizer.momentum[i]).map((p) => ({ ...p, name: `${p.name}${MOMENTUM}` })), where);
-  let k = 0;
-  const momentumBuffers = state.optimizer.momentum.map((present) => (present ? moments[k++]!.data : null));
-  const model = new Replica(layout, params, buffers, state.optimizer.options, { step: state.optimizer.step, momentumBuffers }, state.round);
+  if (metadata['round'] !== String(state.model.round)) fail(`model.safetensors is of round ${metadata['round']}, state.json of round ${state.model.round}`);
+  const ordered = matchLayout(tensors, fullLayout(layout, state.model.momentum), join(folder, 'model.safetensors'));
+  const model = Replica.fromTensors(layout, ordered, state.model);
   return { spec: state.spec, model, server: state.server, clients: state.clients, history: state.history };
 }
 

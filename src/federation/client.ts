@@ -58,8 +58,7 @@ export class FederatedClient {
   }
 
   async sync(message: Uint8Array): Promise<void> {
-    const { control } = decodeMessage(message, 'sync');
-    this.replica = Replica.fromSync(message, this.setup.layout, this.id, control.round);
+    this.replica = Replica.fromSync(message, this.setup.layout, this.id);
   }
 
   async broadcast(message: Uint8Array): Promise<void> {

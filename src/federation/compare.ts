@@ -33,6 +33,8 @@ export interface CompareRow {
   /** Mean over rounds of the round's mean relative gradient distance. */
   relGradDistance: number;
   seconds: number;
+  /** Per round: training loss, and test accuracy where evaluated (the spec's evalEvery). */
+  curve: { round: number; trainLoss: number; testAccuracy?: number }[];
 }
 
 export async function compareDefenses(
@@ -54,6 +56,7 @@ export async function compareDefenses(
       downPerClient: mean(r.bytesDown),
       relGradDistance: mean(dist),
       seconds: (performance.now() - t0) / 1000,
+      curve: r.history.map((e) => ({ round: e.round, trainLoss: e.trainLoss, ...(e.testAccuracy !== undefined ? { testAccuracy: e.testAccuracy } : {}) })),
     });
   }
   return rows;

@@ -3,7 +3,7 @@
 // server's by applying the same broadcast with the same optimizer code. Server and clients go
 // through `applyBroadcast` alike (the server decodes its own broadcast), so the replicas stay
 // bit-identical to the server's model without the dense model ever being sent again.
-import { type TensorList } from '../common/tensors.js';
+import { cloneTensors, type TensorList } from '../common/tensors.js';
 import { denseUpdate, densify, type TensorLayout } from '../common/update.js';
 import { createSgd, type Sgd, type SgdOptions, type SgdState } from '../optim/index.js';
 import { WireFormatError } from '../codec/index.js';
@@ -50,54 +50,64 @@ export class Replica {
     return control;
   }
 
-  /** The whole state for one client, dense: parameters, buffers, the momentum buffers there are. */
-  syncMessage(clientId: number): Uint8Array {
-    const momentum = this.optState.momentumBuffers;
-    const tensors = [...this.params, ...this.buffers].map((t) => denseUpdate(t.name, t.shape, t.data));
-    momentum.forEach((m, i) => {
-      const p = this.layout.params[i]!;
-      if (m) tensors.push(denseUpdate(momentumName(p.name), p.shape, m));
-    });
-    const control: ControlOf<'sync'> = {
-      type: 'sync',
-      round: this.round,
-      optimizer: this.optimizer.options,
-      optimizerStep: this.optState.step,
-      momentum: momentum.map((m) => m !== null),
-    };
-    return encodeWithTensors(control, clientId, 'aggregate', tensors);
+  /** Parameters, buffers and the momentum buffers there are, in fullLayout order: what a sync or a checkpoint holds. */
+  allTensors(): TensorList {
+    const momentum = this.optState.momentumBuffers.flatMap((m, i) => (m ? [{ ...this.layout.params[i]!, name: momentumName(this.layout.params[i]!.name), data: m }] : []));
+    return [...this.params, ...this.buffers, ...momentum];
   }
 
-  /** A replica from a sync message (the round it stands at is the message's). */
-  static fromSync(bytes: Uint8Array, layout: ModelLayout, clientId: number, round: number): Replica {
-    const peek = decodeWithSyncLayout(bytes, layout, clientId, round);
+  /** The optimizer's options and step, and which parameters have a momentum buffer. */
+  get meta(): ReplicaMeta {
+    return { round: this.round, optimizer: this.optimizer.options, step: this.optState.step, momentum: this.optState.momentumBuffers.map((m) => m !== null) };
+  }
+
+  /** The whole state for one client, dense. */
+  syncMessage(clientId: number): Uint8Array {
+    const m = this.meta;
+    const control: ControlOf<'sync'> = { type: 'sync', round: m.round, optimizer: m.optimizer, optimizerStep: m.step, momentum: m.momentum };
+    return encodeWithTensors(control, clientId, 'aggregate', this.allTensors().map((t) => denseUpdate(t.name, t.shape, t.data)));
+  }
+
+  /** A replica from a sync message addressed to `clientId`, at the round the message says. */
+  static fromSync(bytes: Uint8Array, layout: ModelLayout, clientId: number): Replica {
+    // Which momentum buffers follow is in the control part: read it first, then decode against the full layout.
+    const { control } = decodeMessage(bytes, 'sync');
+    if (control.momentum.length !== layout.params.length) {
+      throw new WireFormatError(`sync message: ${control.momentum.length} momentum flags for ${layout.params.length} parameters`);
+    }
+    const { tensors } = decodeWithTensors(bytes, 'sync', 'aggregate', fullLayout(layout, control.momentum), { round: control.round, clientId });
+    const meta = { round: control.round, optimizer: control.optimizer, step: control.optimizerStep, momentum: control.momentum };
+    return Replica.fromTensors(layout, densify(tensors), meta);
+  }
+
+  /** The inverse of allTensors (the list in fullLayout(layout, meta.momentum) order). */
+  static fromTensors(layout: ModelLayout, tensors: TensorList, meta: ReplicaMeta): Replica {
     const np = layout.params.length;
     const nb = layout.buffers.length;
-    const dense = densify(peek.tensors);
     let m = np + nb;
-    const momentumBuffers = peek.control.momentum.map((present) => (present ? dense[m++]!.data : null));
-    const state: SgdState = { step: peek.control.optimizerStep, momentumBuffers };
-    return new Replica(layout, dense.slice(0, np), dense.slice(np, np + nb), peek.control.optimizer, state, peek.control.round);
+    const momentumBuffers = meta.momentum.map((present) => (present ? tensors[m++]!.data : null));
+    return new Replica(layout, tensors.slice(0, np), tensors.slice(np, np + nb), meta.optimizer, { step: meta.step, momentumBuffers }, meta.round);
   }
 
   /** A deep copy, e.g. the server's model as the replica of a client restored from a checkpoint. */
   clone(): Replica {
-    const copy = (l: TensorList) => l.map((t) => ({ name: t.name, shape: [...t.shape], data: t.data.slice() }));
-    const state = { step: this.optState.step, momentumBuffers: this.optState.momentumBuffers.map((b) => b?.slice() ?? null) };
-    return new Replica(this.layout, copy(this.params), copy(this.buffers), this.optimizer.options, state, this.round);
+    return Replica.fromTensors(this.layout, cloneTensors(this.allTensors()), this.meta);
   }
+}
+
+export interface ReplicaMeta {
+  round: number;
+  optimizer: SgdOptions;
+  step: number;
+  momentum: boolean[];
+}
+
+/** Names and shapes of allTensors() for the given momentum flags. */
+export function fullLayout(layout: ModelLayout, momentum: readonly boolean[]): TensorLayout[] {
+  const moments = layout.params.filter((_, i) => momentum[i]).map((p) => ({ name: momentumName(p.name), shape: p.shape }));
+  return [...stateLayout(layout), ...moments];
 }
 
 function momentumName(param: string): string {
   return `${param}#momentum`;
-}
-
-function decodeWithSyncLayout(bytes: Uint8Array, layout: ModelLayout, clientId: number, round: number) {
-  // Which momentum buffers follow is in the control part: read it first, then decode against the full layout.
-  const { momentum } = decodeMessage(bytes, 'sync').control;
-  if (momentum.length !== layout.params.length) {
-    throw new WireFormatError(`sync message: ${momentum.length} momentum flags for ${layout.params.length} parameters`);
-  }
-  const moments = layout.params.filter((_, i) => momentum[i]).map((p) => ({ name: momentumName(p.name), shape: p.shape }));
-  return decodeWithTensors(bytes, 'sync', 'aggregate', [...stateLayout(layout), ...moments], { round, clientId });
 }
