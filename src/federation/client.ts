@@ -95,6 +95,7 @@ export class FederatedClient {
     for (let k = 0; k < task.localSteps; k++) {
       const batch = getBatch(data, this.sampler.next(), { normalize: true });
       const r = await runner.lossAndGrad(params, batch.x, batch.shape, oneHotLabels(batch.y, runner.model.numClasses));
+      if (!Number.isFinite(r.loss)) throw new Error(`client ${this.id}: training diverged (loss ${r.loss}); lower --lr`);
       lossSum += r.loss * batch.y.length;
       examples += batch.y.length;
       updateRunningStats(buffers, r.bnStats);

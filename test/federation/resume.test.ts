@@ -24,20 +24,32 @@ describe('checkpoint and resume', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a run interrupted after round 5 and resumed from round 4 repeats the uninterrupted history exactly', async () => {
-    const cp = join(dir, 'run');
+  async function interruptedAndResumed(run: FederatedSpec, name: string): Promise<FederatedResult> {
+    const cp = join(dir, name);
     const crash = (e: { round: number }) => {
       if (e.round === 5) throw new Error('power cut');
     };
-    await assert.rejects(runFederated(s, data, { checkpoint: cp, checkpointEvery: 2, onRound: crash }), /power cut/);
+    await assert.rejects(runFederated(run, data, { checkpoint: cp, checkpointEvery: 2, onRound: crash }), /power cut/);
     assert.equal(readFileSync(join(cp, 'latest'), 'utf8').trim(), 'round-000004');
-    const resumed = await runFederated(s, data, { resume: cp, checkpoint: cp, checkpointEvery: 2 });
+    return runFederated(run, data, { resume: cp, checkpoint: cp, checkpointEvery: 2 });
+  }
+
+  it('a run interrupted after round 5 and resumed from round 4 repeats the uninterrupted history exactly', async () => {
+    const resumed = await interruptedAndResumed(s, 'run');
     assert.deepEqual(resumed.history, whole.history);
     assert.equal(resumed.history.length, 6);
     assert.deepEqual(resumed.params, whole.params);
     assert.deepEqual(resumed.bytesUp, whole.bytesUp);
     assert.deepEqual(resumed.bytesDown, whole.bytesDown);
     assert.ok(whole.history.some((e) => e.sampled.length === 3) && whole.history.every((e) => e.testAccuracy === undefined || e.round % 2 === 0));
+  });
+
+  it('the same with CL-SGD: server momentum, DGP residuals and a Dirichlet partition come back', async () => {
+    const clsgd = spec({ clients: 4, rounds: 6, partition: { kind: 'dirichlet', alpha: 0.5 }, defense: { name: 'dgp', options: {} } });
+    const resumed = await interruptedAndResumed(clsgd, 'clsgd');
+    const straight = await runFederated(clsgd, data);
+    assert.deepEqual(resumed.history, straight.history);
+    assert.deepEqual(resumed.params, straight.params);
   });
 
   it('a finished run continues for more rounds as if it had been planned longer (constant schedule)', async () => {
