@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCommand, UsageError } from '../../src/cli/args.js';
 import { trainCommand } from '../../src/cli/train.js';
+import { defenseFromFlags } from '../../src/federation/index.js';
 
 function parse(argv: string) {
   const o = parseCommand(trainCommand, argv.split(' '));
@@ -56,10 +57,10 @@ describe('dgp train options', () => {
   });
 
   it('--error-feedback false and --no-error-feedback say the same', () => {
-    const a = parse('--defense dgp --error-feedback false');
-    const b = parse('--defense dgp --no-error-feedback');
-    assert.equal(a.errorFeedback, 'false');
-    assert.equal(b.noErrorFeedback, true);
+    const off = { name: 'dgp', options: { pTop: 0.1, ef: false } };
+    assert.deepEqual(defenseFromFlags(parse('--defense dgp --p-top 0.1 --error-feedback false')), off);
+    assert.deepEqual(defenseFromFlags(parse('--defense dgp --p-top 0.1 --no-error-feedback')), off);
+    assert.deepEqual(defenseFromFlags(parse('--defense topk --k 0.3')), { name: 'topk', options: { fraction: 0.3 } });
   });
 });
 
