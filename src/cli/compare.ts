@@ -17,7 +17,7 @@ const schema = z.object({
   ...trainingShape(DEFAULTS),
   ...strategyShape,
   clients: int().positive().default(10),
-  rounds: int().positive().default(300),
+  rounds: int().positive().default(500),
   dpClip: num().positive().default(1),
   dpNoise: num().min(0).default(0.01),
 }).superRefine((o, ctx) => refineRunFlags(o, ctx));
@@ -25,11 +25,11 @@ const schema = z.object({
 export const compareCommand: Command<typeof schema> = {
   name: 'compare',
   summary: 'train the same federated run under five defenses and print accuracy and bytes per client as a markdown table',
-  usage: 'dgp compare --dataset mnist --model lenet --clients 10 --batch-size 32 --rounds 300 [--json out.json]',
+  usage: 'dgp compare [--dataset mnist --model lenet --clients 10 --batch-size 32 --rounds 500 --lr 0.03] [--json out.json]',
   options: {
     ...trainingOptions(DEFAULTS),
     clients: { type: 'string', description: 'clients', default: '10' },
-    rounds: { type: 'string', description: 'rounds of every run', default: '300' },
+    rounds: { type: 'string', description: 'rounds of every run', default: '500' },
     ...strategyOptions,
     'dp-clip': { type: 'string', description: 'DP row: bound on each client update\'s L2 norm', default: '1' },
     'dp-noise': { type: 'string', description: 'DP row: noise std over the clip bound', default: '0.01' },
@@ -47,6 +47,7 @@ export const compareCommand: Command<typeof schema> = {
     bar?.finish();
     console.log(`${base.model.name} on ${base.dataset}, ${base.clients} clients x ${base.batchSize} examples, ${base.rounds} rounds of ${base.algorithm}, lr ${base.lr} (${base.schedule}), seed ${base.seed}\n`);
     console.log(comparisonTable(rows));
+    console.log(`\n${rows.map((r) => `${r.label}: ${r.seconds.toFixed(0)} s`).join('; ')}`);
     if (o.json) writeFileSync(o.json, JSON.stringify({ spec: base, rows }, null, 2));
   },
 };
