@@ -51,6 +51,8 @@ export interface ExperimentSummary {
   batch: number;
   /** Means over images (PSNR: of the per-image values, +Infinity if any image is exact). */
   psnr: number;
+  /** Images reconstructed to at least 30 dB: a mean PSNR hides a few exact images among failures. */
+  recovered: number;
   ssim: number;
   cwSsim: number;
   labelAccuracy?: number;
@@ -112,6 +114,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
     images,
     batch,
     psnr: mean(per),
+    recovered: per.filter((p) => p >= 30).length,
     ssim: mean(records.map((r) => r.ssim)),
     cwSsim: mean(records.map((r) => r.cwSsim)),
     relGradDistance: mean(records.map((r) => r.relGradDistance)),

@@ -1,8 +1,8 @@
 // The gradient-matching problem every optimisation attack solves: find inputs (and, for DLG, soft
 // labels) whose parameter gradient matches what the client sent, plus image priors. DLG, Inverting
-// Gradients and GradInversion are settings of this one problem (see dlg.ts, inverting.ts,
-// gradinversion.ts). The model's weights, the observed gradient and the masks are inputs of one
-// compiled function, so the whole step (objective, its gradient, the Adam update) is one call.
+// Gradients and GradInversion are settings of this one problem (optimization.ts). The model's
+// weights, the observed gradient and the masks are inputs of one compiled function, so the whole
+// step (objective, its gradient, the Adam update) is one call.
 import type { TensorList } from '../common/tensors.js';
 import {
   add,
