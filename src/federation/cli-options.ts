@@ -140,20 +140,20 @@ export const defenseOptions: Record<string, OptionSpec> = {
 
 type DefenseFlags = z.infer<z.ZodObject<typeof defenseShape>>;
 
-/** Which defense takes which flag (the CLI name of the option and the defense's own name). */
-const FLAGS: Record<string, [keyof DefenseFlags, string, string[]]> = {
-  pTop: ['pTop', 'pTop', ['dgp']],
-  pKeep: ['pKeep', 'pKeep', ['dgp']],
-  k: ['k', 'fraction', ['topk', 'randomk']],
-  noiseMultiplier: ['noiseMultiplier', 'noiseMultiplier', ['dp']],
-  clip: ['clip', 'clip', ['dp']],
-  levels: ['levels', 'levels', ['qsgd']],
-};
+/** Each flag, the defense option it sets, and the defenses that take it. */
+const FLAGS: [keyof DefenseFlags, string, string[]][] = [
+  ['pTop', 'pTop', ['dgp']],
+  ['pKeep', 'pKeep', ['dgp']],
+  ['k', 'fraction', ['topk', 'randomk']],
+  ['noiseMultiplier', 'noiseMultiplier', ['dp']],
+  ['clip', 'clip', ['dp']],
+  ['levels', 'levels', ['qsgd']],
+];
 
 /** The defense options the flags ask for; issues name the flag at fault. */
 export function defenseFromFlags(o: DefenseFlags, ctx?: z.RefinementCtx): { name: string; options: Record<string, unknown> } {
   const options: Record<string, unknown> = {};
-  for (const [flag, key, takers] of Object.values(FLAGS)) {
+  for (const [flag, key, takers] of FLAGS) {
     const v = o[flag];
     if (v === undefined) continue;
     if (!takers.includes(o.defense)) ctx?.addIssue({ code: 'custom', path: [flag], message: `applies to --defense ${takers.join(' or ')}, not ${o.defense}` });
@@ -179,23 +179,7 @@ export function refineRunFlags(o: Partial<RunFlags>, ctx: z.RefinementCtx): void
 }
 
 /** Everything else a spec needs, from the commands' common options. */
-export interface BaseOptions {
-  dataset: 'mnist' | 'cifar10';
-  model: FederatedSpec['model']['name'];
-  width: number;
-  init: FederatedSpec['model']['init'];
-  batchSize: number;
-  lr: number;
-  schedule: 'constant' | 'cosine' | 'step';
-  lrSteps?: string;
-  momentum: number;
-  weightDecay: number;
-  seed: number;
-  evalEvery: number;
-  testLimit?: number;
-  trainLimit?: number;
-  epochs?: number;
-}
+export type BaseOptions = z.infer<z.ZodObject<ReturnType<typeof trainingShape>>> & { epochs?: number };
 
 type RunFlags = z.infer<z.ZodObject<typeof runShape>>;
 
