@@ -9,7 +9,7 @@ import { modelAtRound } from '../attacks/case.js';
 import { type ExperimentResult, runExperiment } from '../attacks/experiment.js';
 import { ATTACK_NAMES } from '../attacks/registry.js';
 import { type DatasetSplits, loadDataset } from '../data/index.js';
-import { DEFENSE_NAMES } from '../defenses/registry.js';
+import { defenseFromFlags, defenseOptions, defenseShape } from '../federation/cli-options.js';
 import { createModel, MODEL_NAMES, type Model } from '../models/index.js';
 import { ProgressBar, writeImageGrid } from '../report/index.js';
 import { type Command, int, num, type OptionSpec } from './args.js';
@@ -44,43 +44,21 @@ export const commonOptions: Record<string, OptionSpec> = {
   first: { type: 'string', description: 'index of the first attacked test image', default: '0' },
 };
 
-/** Parses `key=value,key=value` into defense options (numbers and booleans converted). */
-export function parseKeyValues(text: string | undefined, what: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const part of (text ?? '').split(',').filter(Boolean)) {
-    const m = /^([A-Za-z][\w]*)=(.+)$/.exec(part.trim());
-    if (!m) throw new Error(`${what}: expected key=value, got '${part}'`);
-    const v = m[2]!;
-    out[m[1]!] = v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v;
-  }
-  return out;
-}
-
-const schema = z.object({
-  ...commonSchema,
-  attack: z.enum(ATTACK_NAMES as [string, ...string[]]),
-  defense: z.enum(DEFENSE_NAMES as [string, ...string[]]).default('none'),
-  pTop: num().optional(),
-  pKeep: num().optional(),
-  fraction: num().optional(),
-  clip: num().optional(),
-  noise: num().optional(),
-  defenseOpts: z.string().optional(),
-  images: int().positive().default(8),
-  batch: int().positive().default(1),
-  knowLabels: z.boolean().default(false),
-  bins: int().min(2).default(64),
-  out: z.string(),
-});
+// The defense flags are the ones `dgp train` takes (one table in federation/cli-options.ts).
+const schema = z
+  .object({
+    ...commonSchema,
+    ...defenseShape,
+    attack: z.enum(ATTACK_NAMES as [string, ...string[]]),
+    images: int().positive().default(8),
+    batch: int().positive().default(1),
+    knowLabels: z.boolean().default(false),
+    bins: int().min(2).default(64),
+    out: z.string(),
+  })
+  .superRefine((o, ctx) => void defenseFromFlags(o, ctx));
 
 export type AttackCommandOptions = z.infer<typeof schema>;
-
-/** The defense options the named flags and --defense-opts give; createDefense checks them. */
-function defenseOptions(o: AttackCommandOptions): Record<string, unknown> {
-  const named: Record<string, unknown> = { pTop: o.pTop, pKeep: o.pKeep, fraction: o.fraction, clip: o.clip, noiseMultiplier: o.noise };
-  const given = Object.fromEntries(Object.entries(named).filter(([, v]) => v !== undefined));
-  return { ...given, ...parseKeyValues(o.defenseOpts, '--defense-opts') };
-}
 
 export async function loadData(name: 'cifar10' | 'mnist', dataDir?: string): Promise<DatasetSplits> {
   return loadDataset(name, { dataDir: dataDir ?? (name === 'cifar10' ? FIXTURE_CIFAR10 : undefined) });
@@ -110,16 +88,10 @@ export function summaryLine(s: ExperimentResult['summary']): string {
 export const attackCommand: Command<typeof schema> = {
   name: 'attack',
   summary: 'run a gradient-inversion attack against a defense and score the reconstructions',
-  usage: 'dgp attack --attack dlg --defense dgp --model lenet --images 8 --batch 1 --round 0 --out runs/dlg',
+  usage: 'dgp attack --attack dlg --defense dgp [--p-top 0.05 --p-keep 0.2] --model lenet --images 8 --batch 1 --round 0 --out runs/dlg',
   options: {
     attack: { type: 'string', description: ATTACK_NAMES.join(' | ') },
-    defense: { type: 'string', description: DEFENSE_NAMES.join(' | '), default: 'none' },
-    'p-top': { type: 'string', description: 'dgp: fraction of the largest entries dropped per tensor (default 0.05)' },
-    'p-keep': { type: 'string', description: 'dgp: fraction sent, the band below the dropped ones (default 0.2)' },
-    fraction: { type: 'string', description: 'topk / randomk: fraction sent per tensor (default 0.2)' },
-    clip: { type: 'string', description: 'dp: norm bound (default 1)' },
-    noise: { type: 'string', description: 'dp: noise multiplier (std = noise * clip; default 1)' },
-    'defense-opts': { type: 'string', description: 'any defense option as key=value[,key=value], e.g. ef=false,levels=4' },
+    ...defenseOptions,
     ...commonOptions,
     images: { type: 'string', description: 'attacked test images', default: '8' },
     batch: { type: 'string', description: 'images per client update (batch size, known to the attacker)', default: '1' },
@@ -136,7 +108,7 @@ export const attackCommand: Command<typeof schema> = {
     const result = await runExperiment({
       attack: o.attack,
       defense: o.defense,
-      defenseOptions: defenseOptions(o),
+      defenseOptions: defenseFromFlags(o).options,
       model,
       state,
       data,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseCommand, UsageError } from '../../src/cli/args.js';
-import { attackCommand, parseKeyValues } from '../../src/cli/attack.js';
+import { attackCommand } from '../../src/cli/attack.js';
 import { privacyTableCommand } from '../../src/cli/privacy-table.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dgp-attack-'));
@@ -30,12 +30,11 @@ test('dgp attack writes a grid, metrics JSON with the round, and a summary line'
   assert.equal(json.records[0].round, 0);
 });
 
-test('dgp attack options are checked, defense options passed through and validated', async () => {
+test('dgp attack options are checked, defense flags (shared with dgp train) validated', async () => {
   assert.throws(() => parseCommand(attackCommand, ['--attack', 'nope', '--out', dir]), UsageError);
   assert.throws(() => parseCommand(attackCommand, ['--attack', 'dlg', '--out', dir, '--batch', '0']), /invalid --batch/);
-  assert.deepEqual(parseKeyValues('ef=false,levels=4,mechanism=laplace', 'x'), { ef: false, levels: 4, mechanism: 'laplace' });
-  const o = parseCommand(attackCommand, ['--attack', 'dlg', '--defense', 'topk', '--p-top', '0.1', '--images', '1', '--out', dir])!;
-  await assert.rejects(attackCommand.run(o), /topk/);
+  assert.throws(() => parseCommand(attackCommand, ['--attack', 'dlg', '--defense', 'topk', '--p-top', '0.1', '--out', dir]), /invalid --p-top: applies to --defense dgp, not topk/);
+  assert.throws(() => parseCommand(attackCommand, ['--attack', 'dlg', '--defense', 'dgp', '--p-top', '0.9', '--p-keep', '0.5', '--out', dir]), /pTop \+ pKeep must be at most 1/);
 });
 
 test('dgp privacy-table runs every row on a tiny budget and writes the table', async () => {
