@@ -136,6 +136,8 @@ export const privacyTableCommand: Command<typeof schema> = {
       const file = `${p.attack}__${p.defense.name}${p.defense.name === 'dp' ? `-sigma${+((p.defense.options.noiseMultiplier as number) * o.dpClip).toPrecision(3)}` : ''}`;
       writeExperiment(o.out, r, {}, file);
       rows.push({ attack: p.attack, model: p.model.name, defense: p.defense.label, summary: r.summary });
+      // Analytic attacks report no iterations: advance the bar by the finished row.
+      bar.update((i + 1) * o.images, `${p.attack} vs ${p.defense.name}`);
       console.error(summaryLine(r.summary));
     }
     bar.finish();
