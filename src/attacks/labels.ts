@@ -132,12 +132,8 @@ function largestRemainder(est: number[], n: number): number[] {
   return counts.flatMap((m, c) => new Array<number>(m).fill(c));
 }
 
-/** [B, K] one-hot rows. */
-export function oneHot(labels: ArrayLike<number>, classes: number): Float32Array {
-  const out = new Float32Array(labels.length * classes);
-  for (let i = 0; i < labels.length; i++) out[i * classes + labels[i]!] = 1;
-  return out;
-}
+/** [B, K] one-hot rows (the training code's encoder, under the name the attacks use). */
+export { oneHotLabels as oneHot } from '../train/evaluate.js';
 
 /** The most likely class of each row of [B, K] scores. */
 export function argmaxRows(scores: Float32Array, classes: number): Int32Array {

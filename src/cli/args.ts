@@ -42,7 +42,10 @@ export function parseCommand<S extends z.ZodTypeAny>(cmd: Command<S>, argv: stri
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (e) {
-    throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')} (see dgp ${cmd.name} --help)`);
+    // Node adds lines of advice; keep the first, and say how to pass a value that starts with '-'.
+    const first = (e as Error).message.split('\n')[0]!.replace(/\.$/, '');
+    const hint = /ambiguous/.test(first) ? '; write --option=VALUE for a value that starts with -' : '';
+    throw new UsageError(`${first}${hint} (see dgp ${cmd.name} --help)`);
   }
   if (values.help) {
     console.log(helpText(cmd));

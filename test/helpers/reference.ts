@@ -1,6 +1,7 @@
 // Loads the PyTorch reference tensors (fixtures/reference, copied from ../shared/reference).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { oneHotLabels } from '../../src/train/evaluate.js';
 
 const dir = fileURLToPath(new URL('../../fixtures/reference/', import.meta.url));
 
@@ -46,7 +47,5 @@ export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 export function oneHot(labels: ArrayLike<number>, classes = 10): Float32Array {
-  const out = new Float32Array(labels.length * classes);
-  for (let i = 0; i < labels.length; i++) out[i * classes + labels[i]!] = 1;
-  return out;
+  return oneHotLabels(labels, classes);
 }
