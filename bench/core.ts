@@ -1,31 +1,17 @@
 // The six compute tasks of ../shared/reference, timed exactly as torch_bench.py times them: one
 // DLG / Inverting-Gradients iteration (objective, its gradient, a plain descent update) or one
 // training step (loss, parameter gradients, an SGD update), with the reference's tensors.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { add, compile, crossEntropy, grad, mul, softmax, sub, type Sym, totalVariation } from '../src/core/index.js';
 import { convnet, lenet, mlp, bindParams, type Model } from '../src/models/index.js';
 import { cosineMatching, l2Matching, parameterGradients } from '../src/attacks/objectives.js';
+import { get, oneHot as oneHotOf, reference, type RefTensor as HostTensor } from '../test/helpers/reference.js';
 
-const dir = fileURLToPath(new URL('../fixtures/reference/', import.meta.url));
-const manifest = JSON.parse(readFileSync(dir + 'tensors.json', 'utf8')) as Record<string, { shape: number[]; offset: number }>;
-const raw = readFileSync(dir + 'tensors.bin');
-const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-interface HostTensor {
-  shape: number[];
-  data: Float32Array;
-}
-function T(name: string): HostTensor {
-  const { shape, offset } = manifest[name]!;
-  const n = shape.reduce((a, b) => a * b, 1);
-  return { shape, data: all.slice(offset, offset + n) };
-}
-function oneHot(name: string) {
+// The reference's tensors, read once (the tests' loader: fixtures/reference).
+const T = (name: string): HostTensor => get(reference().tensors, name);
+const oneHot = (name: string): HostTensor => {
   const y = T(name);
-  const d = new Float32Array(y.data.length * 10);
-  y.data.forEach((v, i) => (d[i * 10 + v] = 1));
-  return { shape: [y.data.length, 10], data: d };
-}
+  return { shape: [y.data.length, 10], data: oneHotOf(y.data) };
+};
 const refParams = (prefix: string, names: string[]) => names.map((n) => T(`${prefix}.${n}`));
 const LENET = ['c1w', 'c1b', 'c2w', 'c2b', 'c3w', 'c3b', 'fcw', 'fcb'];
 const MLP = ['w1', 'b1', 'w2', 'b2'];

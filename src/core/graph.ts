@@ -134,6 +134,24 @@ export function stridesOf(shape: Shape): number[] {
   return st;
 }
 
+/** Visits every index of `shape` in row-major order with the flat offset under `strides`. */
+export function walk(shape: Shape, visit: (k: number, off: number) => void, strides: number[]): void {
+  const r = shape.length;
+  const n = sizeOf(shape);
+  const c = new Array<number>(r).fill(0);
+  let off = 0;
+  for (let k = 0; k < n; k++) {
+    visit(k, off);
+    for (let d = r - 1; d >= 0; d--) {
+      c[d]!++;
+      off += strides[d]!;
+      if (c[d]! < shape[d]!) break;
+      off -= strides[d]! * c[d]!;
+      c[d] = 0;
+    }
+  }
+}
+
 /** Nodes needed to compute `outputs`, in topological (creation) order. */
 export function reachable(graph: Graph, outputs: Sym[]): Sym[] {
   const need = new Uint8Array(graph.syms.length);

@@ -1,5 +1,5 @@
 // Numpy-style broadcasting helpers shared by the elementwise primitives and their rules.
-import { type Shape, stridesOf, sizeOf } from '../graph.js';
+import { type Shape, stridesOf, sizeOf, walk } from '../graph.js';
 
 export function broadcastShapes(a: Shape, b: Shape): number[] {
   const n = Math.max(a.length, b.length);
@@ -24,18 +24,7 @@ export function broadcastIndex(inShape: Shape, outShape: Shape): Int32Array {
     const oi = r - inShape.length + i;
     eff[oi] = inShape[i] === 1 ? 0 : inSt[i]!;
   }
-  const counter = new Array<number>(r).fill(0);
-  let off = 0;
-  for (let k = 0; k < n; k++) {
-    idx[k] = off;
-    for (let d = r - 1; d >= 0; d--) {
-      counter[d]!++;
-      off += eff[d]!;
-      if (counter[d]! < outShape[d]!) break;
-      off -= eff[d]! * counter[d]!;
-      counter[d] = 0;
-    }
-  }
+  walk(outShape, (k, off) => (idx[k] = off), eff);
   return idx;
 }
 

@@ -1,5 +1,5 @@
 // Data-movement primitives: reshape, transpose, slice, zero padding, concatenation.
-import { type Primitive, type Shape, Sym, sizeOf, stridesOf } from '../graph.js';
+import { type Primitive, type Shape, Sym, sizeOf, stridesOf, walk } from '../graph.js';
 import { sameShape } from './broadcast.js';
 
 export const reshapeP: Primitive<{ shape: number[] }> = {
@@ -116,24 +116,6 @@ export const concatP: Primitive<{ axis: number }> = {
 function checkPerAxis(shape: Shape, lists: number[][], what: string): void {
   for (const l of lists) {
     if (l.length !== shape.length || l.some((v) => !Number.isInteger(v))) throw new Error(`${what} need one integer per axis of [${shape}], got [${l}]`);
-  }
-}
-
-/** Visits every index of `shape` in row-major order with the flat offset under `strides`. */
-function walk(shape: Shape, visit: (k: number, off: number) => void, strides: number[]): void {
-  const r = shape.length;
-  const n = sizeOf(shape);
-  const c = new Array<number>(r).fill(0);
-  let off = 0;
-  for (let k = 0; k < n; k++) {
-    visit(k, off);
-    for (let d = r - 1; d >= 0; d--) {
-      c[d]!++;
-      off += strides[d]!;
-      if (c[d]! < shape[d]!) break;
-      off -= strides[d]! * c[d]!;
-      c[d] = 0;
-    }
   }
 }
 
