@@ -4,6 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type DatasetSplits, loadDataset } from '../data/index.js';
+import { ClientHub } from '../federation/net.js';
+import type { FederatedSpec } from '../federation/spec.js';
 import {
   defenseFromFlags, defenseOptions, defenseShape, firstImages, refineRunFlags, runFederated, runOptions, runShape, specFromOptions,
   trainingOptions, trainingShape,
@@ -150,9 +152,14 @@ export const trainCommand: Command<typeof schema> = {
 async function trainFederated(o: Options, data: DatasetSplits, t0: number): Promise<void> {
   const spec = specFromOptions(o, defenseFromFlags(o), data.train.count);
   const label = `${spec.algorithm} ${spec.defense.name}`;
+  const hub = o.listen ? await serveClients(o.listen, spec, data, o.wait ?? 300) : undefined;
+  // Processes on a network can hang where in-process clients cannot: a remote run drops them after 600 s by default.
+  const timeoutSeconds = o.clientTimeout ?? (hub ? 600 : undefined);
   let bar: ProgressBar | undefined;
   let accuracy = '';
   const result = await runFederated(spec, data, {
+    remote: hub?.clients,
+    timeoutMs: timeoutSeconds !== undefined ? timeoutSeconds * 1000 : undefined,
     checkpoint: o.checkpoint,
     checkpointEvery: o.checkpointEvery,
     resume: o.resume,
@@ -162,6 +169,7 @@ async function trainFederated(o: Options, data: DatasetSplits, t0: number): Prom
     },
   });
   bar?.finish();
+  await hub?.close();
   const seconds = (performance.now() - t0) / 1000;
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
   const bytes = { upPerClient: mean(result.bytesUp), downPerClient: mean(result.bytesDown), up: result.bytesUp, down: result.bytesDown };
@@ -173,6 +181,21 @@ async function trainFederated(o: Options, data: DatasetSplits, t0: number): Prom
   const summary = { mode: 'federated', testAccuracy: result.testAccuracy, testLoss: result.testLoss, rounds: spec.rounds, seconds, bytes, spec, history: result.history };
   if (o.json) writeFileSync(o.json, JSON.stringify(summary, null, 2));
   if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: o.model, dataset: o.dataset });
+}
+
+/** Listens on HOST:PORT and waits for every client process; the chosen port goes to stderr first, so a script can start the clients. */
+async function serveClients(listen: string, spec: FederatedSpec, data: DatasetSplits, waitSeconds: number): Promise<ClientHub> {
+  const at = listen.lastIndexOf(':');
+  const host = listen.slice(0, at) || '0.0.0.0';
+  const hub = await ClientHub.listen({ host, port: Number(listen.slice(at + 1)), spec, data, log: (line) => console.error(line) });
+  console.error(`listening on ${host}:${hub.port}; waiting for ${spec.clients} clients (dgp client --connect HOST:${hub.port} --id 0..${spec.clients - 1})`);
+  try {
+    await hub.waitForAll(waitSeconds * 1000);
+  } catch (e) {
+    await hub.close();
+    throw e;
+  }
+  return hub;
 }
 
 /** The help text of the recipe flags says which models have their own default. */

@@ -93,6 +93,9 @@ export const runShape = {
   checkpoint: z.string().optional(),
   checkpointEvery: int().positive().optional(),
   resume: z.string().optional(),
+  listen: z.string().regex(/^[^\s:]*:\d{1,5}$/, 'expected HOST:PORT, e.g. 0.0.0.0:7070 (port 0: any free port)').optional(),
+  wait: num().positive().optional(),
+  clientTimeout: num().positive().optional(),
 };
 
 export const FEDERATED_DEFAULTS = { clients: 1, partition: { kind: 'iid' } as Partition, fraction: 1, localSteps: 1, serverLr: 1, checkpointEvery: 10 };
@@ -124,6 +127,9 @@ export const runOptions: Record<string, OptionSpec> = {
   checkpoint: { type: 'string', description: 'federated: write a checkpoint into this folder' },
   'checkpoint-every': { type: 'string', description: 'rounds between checkpoints (and after the last)', default: '10' },
   resume: { type: 'string', description: 'federated: continue from the checkpoint in this folder' },
+  listen: { type: 'string', description: 'HOST:PORT: serve the run to --clients client processes over TCP (`dgp client --connect`) instead of running them here' },
+  wait: { type: 'string', description: 'with --listen: seconds to wait for every client to connect', default: '300' },
+  'client-timeout': { type: 'string', description: 'drop a client that has not answered a call within this many seconds (default: wait; with --listen: 600)' },
 };
 
 export const defenseOptions: Record<string, OptionSpec> = {
@@ -176,6 +182,10 @@ export function refineRunFlags(o: Partial<RunFlags>, ctx: z.RefinementCtx): void
     ctx.addIssue({ code: 'custom', path: ['localSteps'], message: 'CL-SGD sends one gradient per round; more local steps need --algorithm fedavg' });
   }
   if (o.checkpointEvery !== undefined && o.checkpoint === undefined) ctx.addIssue({ code: 'custom', path: ['checkpointEvery'], message: 'needs --checkpoint DIR' });
+  if (o.listen !== undefined && (o.checkpoint !== undefined || o.resume !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['listen'], message: 'remote clients keep their state to themselves, so a run served with --listen cannot be checkpointed or resumed' });
+  }
+  if (o.wait !== undefined && o.listen === undefined) ctx.addIssue({ code: 'custom', path: ['wait'], message: 'needs --listen HOST:PORT' });
 }
 
 /** Everything else a spec needs, from the commands' common options. */

@@ -29,6 +29,8 @@ export interface RunOptions {
   transport?: (proxy: ClientProxy) => ClientProxy;
   /** Drop a client that takes longer than this to answer (default: wait). */
   timeoutMs?: number;
+  /** Clients in other processes (net.ts) instead of in this one; checkpoints then cannot hold their state. */
+  remote?: readonly ClientProxy[];
 }
 
 export interface FederatedResult {
@@ -55,33 +57,75 @@ export interface Federation {
   history: HistoryEntry[];
 }
 
-export function createFederation(input: FederatedSpec, data: DatasetSplits, options: Pick<RunOptions, 'transport' | 'timeoutMs'> = {}): Federation {
+/** What every party of a run derives from its spec alike: the training set, the model and its layout, the partition. */
+interface Common {
+  spec: FederatedSpec;
+  train: Dataset;
+  model: Model;
+  runner: ModelRunner;
+  layout: ModelLayout;
+  root: Rng;
+  parts: ArrayLike<number>[];
+  serverRng: Rng;
+}
+
+function common(input: FederatedSpec, data: DatasetSplits): Common {
   const spec = parseSpec(input);
   const train = spec.trainLimit !== undefined ? firstImages(data.train, spec.trainLimit) : data.train;
   if (spec.clients > train.count) throw new Error(`federated run: clients: ${spec.clients} clients but only ${train.count} training images`);
   const model = createModel(spec.model.name, { inputShape: [train.channels, train.height, train.width], width: spec.model.width, init: spec.model.init });
-  const runner = new ModelRunner(model);
   const layout: ModelLayout = { params: layoutOf(model.params), buffers: layoutOf(model.buffers) };
+  // The order of the forks is part of the run: partition, server, then client 0, 1, ...
   const root = new Rng(spec.seed);
   const partRng = root.fork();
   const serverRng = root.fork();
   const parts = spec.partition.kind === 'iid'
     ? partitionIid(train.count, spec.clients, partRng)
     : partitionDirichlet(train.labels, spec.clients, spec.partition.alpha, partRng);
-  const clients = parts.map((indices, id) => new FederatedClient({
-    id, data: train, indices, batchSize: spec.batchSize, runner, layout, rng: root.fork(),
+  return { spec, train, model, runner: new ModelRunner(model), layout, root, parts, serverRng };
+}
+
+function clientOf(c: Common, id: number, rng: Rng): FederatedClient {
+  const { spec } = c;
+  return new FederatedClient({
+    id, data: c.train, indices: c.parts[id]!, batchSize: spec.batchSize, runner: c.runner, layout: c.layout, rng,
     defense: createDefense(spec.defense.name, spec.defense.options),
-  }));
+  });
+}
+
+/**
+ * Client `id` of a run, alone, exactly as createFederation makes it: what a client process builds
+ * from the spec the server sends it (net.ts).
+ */
+export function createClient(spec: FederatedSpec, data: DatasetSplits, id: number): FederatedClient {
+  const c = common(spec, data);
+  if (!Number.isInteger(id) || id < 0 || id >= c.spec.clients) throw new Error(`federated run: client id ${id} is not in 0..${c.spec.clients - 1}`);
+  for (let k = 0; k < id; k++) c.root.fork();
+  return clientOf(c, id, c.root.fork());
+}
+
+export interface FederationOptions extends Pick<RunOptions, 'transport' | 'timeoutMs'> {
+  /** Clients elsewhere (e.g. other processes, net.ts), one per id in order: no client is made here. */
+  remote?: readonly ClientProxy[];
+}
+
+export function createFederation(input: FederatedSpec, data: DatasetSplits, options: FederationOptions = {}): Federation {
+  const c = common(input, data);
+  const { spec, model, runner, layout } = c;
+  if (options.remote && options.remote.length !== spec.clients) throw new Error(`federated run: ${options.remote.length} remote clients for a run of ${spec.clients}`);
+  const clients = options.remote ? [] : c.parts.map((_, id) => clientOf(c, id, c.root.fork()));
   const strategy = createStrategy({ ...spec, lrAt: lrSchedule(spec) });
   const optimizer = createSgd(strategy.serverOptimizer);
   const initial = new Replica(layout, initParams(model.params, spec.seed), initParams(model.buffers, spec.seed), optimizer.options, optimizer.init(layout.params), 0);
   const wrap = options.transport ?? ((p: ClientProxy) => p);
-  const server = new FederatedServer({ layout, model: initial, strategy, clients: clients.map((c) => wrap(inProcess(c))), rng: serverRng, timeoutMs: options.timeoutMs });
+  const proxies = options.remote ?? clients.map((cl) => inProcess(cl));
+  const server = new FederatedServer({ layout, model: initial, strategy, clients: proxies.map(wrap), rng: c.serverRng, timeoutMs: options.timeoutMs });
   return { spec, model, runner, layout, clients, server, test: data.test, history: [] };
 }
 
 /** Runs (or resumes) the rounds of `spec` and evaluates the server's model. */
 export async function runFederated(spec: FederatedSpec, data: DatasetSplits, options: RunOptions = {}): Promise<FederatedResult> {
+  if (options.remote && (options.checkpoint || options.resume)) throw new Error('federated run: checkpoints hold every client\'s state, which remote clients keep to themselves; run without --checkpoint/--resume');
   let fed = createFederation(spec, data, options);
   if (options.resume) fed = resumeFrom(fed, options.resume);
   const { server, runner, test, history } = fed;
