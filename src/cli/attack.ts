@@ -56,7 +56,10 @@ const schema = z
     bins: int().min(2).default(64),
     out: z.string(),
   })
-  .superRefine((o, ctx) => void defenseFromFlags(o, ctx));
+  .superRefine((o, ctx) => {
+    defenseFromFlags(o, ctx);
+    if (o.defense === 'adgp') ctx.addIssue({ code: 'custom', path: ['defense'], message: 'adgp is a protocol between clients and a broadcaster; attack one client\'s update under dgp instead' });
+  });
 
 export type AttackCommandOptions = z.infer<typeof schema>;
 

@@ -8,6 +8,7 @@ import { qsgd, qsgdSchema, scaledSign } from './quantize.js';
 import { randomk, randomkSchema, topk, topkSchema } from './sparsify.js';
 import { parseOptions } from './options.js';
 import type { Defense } from './types.js';
+import { adgpClient, createBroadcaster } from './adgp.js';
 
 interface Entry {
   /** Whether error feedback is on when the options do not say. */
@@ -65,4 +66,21 @@ export function createDefense(name: string, options: Record<string, unknown> = {
 /** One line per defense: name, default error feedback, what it does. */
 export function describeDefenses(): string[] {
   return DEFENSE_NAMES.map((n) => `${n}${ENTRIES[n].ef ? ' (ef on)' : ''}: ${ENTRIES[n].summary}`);
+}
+
+/**
+ * ADGP is a protocol between the clients and a trusted broadcaster (adgp.ts), not a transformation
+ * of one update, so createDefense does not make it; federated runs take it by this name.
+ */
+export const ADGP = 'adgp';
+export const FEDERATED_DEFENSE_NAMES: readonly string[] = [...DEFENSE_NAMES, ADGP];
+
+/** Checks a federated run's defense and options (ADGP's client and broadcaster sides included); throws one line. */
+export function checkFederatedDefense(name: string, options: Record<string, unknown>): void {
+  if (name !== ADGP) {
+    createDefense(name, options);
+    return;
+  }
+  adgpClient(options);
+  createBroadcaster({ pTop: options['pTop'] as number | undefined, pKeep: options['pKeep'] as number | undefined });
 }

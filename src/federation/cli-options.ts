@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { int, num, type OptionSpec, UsageError } from '../cli/args.js';
 import { DATASET_NAMES } from '../data/index.js';
-import { createDefense, DEFENSE_NAMES } from '../defenses/index.js';
+import { checkFederatedDefense, FEDERATED_DEFENSE_NAMES } from '../defenses/index.js';
 import { MODEL_NAMES } from '../models/index.js';
 import type { FederatedSpec, Partition } from './spec.js';
 import { clientsPerRound } from './strategy.js';
@@ -101,7 +101,7 @@ export const runShape = {
 export const FEDERATED_DEFAULTS = { clients: 1, partition: { kind: 'iid' } as Partition, fraction: 1, localSteps: 1, serverLr: 1, checkpointEvery: 10 };
 
 export const defenseShape = {
-  defense: z.enum(DEFENSE_NAMES as [string, ...string[]]).default('none'),
+  defense: z.enum(FEDERATED_DEFENSE_NAMES as [string, ...string[]]).default('none'),
   pTop: num().min(0).lt(1).optional(),
   pKeep: num().gt(0).max(1).optional(),
   k: num().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').optional(),
@@ -133,14 +133,14 @@ export const runOptions: Record<string, OptionSpec> = {
 };
 
 export const defenseOptions: Record<string, OptionSpec> = {
-  defense: { type: 'string', description: `what a client does to its update: ${DEFENSE_NAMES.join(' | ')}`, default: 'none' },
-  'p-top': { type: 'string', description: 'dgp: share of each tensor\'s largest entries never sent (default 0.05)' },
-  'p-keep': { type: 'string', description: 'dgp: share of each tensor sent, the band below the top (default 0.2)' },
+  defense: { type: 'string', description: `what a client does to its update: ${FEDERATED_DEFENSE_NAMES.join(' | ')} (adgp: federated runs only)`, default: 'none' },
+  'p-top': { type: 'string', description: 'dgp | adgp: share of each tensor\'s largest entries never sent (default 0.05)' },
+  'p-keep': { type: 'string', description: 'dgp | adgp: share of each tensor sent, the band below the top (default 0.2)' },
   k: { type: 'string', description: 'topk | randomk: share of each tensor sent (default 0.2)' },
   'noise-multiplier': { type: 'string', description: 'dp: noise std over --clip (default 1)' },
   clip: { type: 'string', description: 'dp: bound on the update\'s L2 norm (default 1)' },
   levels: { type: 'string', description: 'qsgd: quantization levels (default 16)' },
-  'error-feedback': { type: 'string', description: 'true | false: keep what was not sent and add it next round (default: on for dgp, topk, randomk, signsgd)' },
+  'error-feedback': { type: 'string', description: 'true | false: keep what was not sent and add it next round (default: on for dgp, adgp, topk, randomk, signsgd)' },
   'no-error-feedback': { type: 'boolean', description: 'same as --error-feedback false' },
 };
 
@@ -148,8 +148,8 @@ type DefenseFlags = z.infer<z.ZodObject<typeof defenseShape>>;
 
 /** Each flag, the defense option it sets, and the defenses that take it. */
 const FLAGS: [keyof DefenseFlags, string, string[]][] = [
-  ['pTop', 'pTop', ['dgp']],
-  ['pKeep', 'pKeep', ['dgp']],
+  ['pTop', 'pTop', ['dgp', 'adgp']],
+  ['pKeep', 'pKeep', ['dgp', 'adgp']],
   ['k', 'fraction', ['topk', 'randomk']],
   ['noiseMultiplier', 'noiseMultiplier', ['dp']],
   ['clip', 'clip', ['dp']],
@@ -169,7 +169,7 @@ export function defenseFromFlags(o: DefenseFlags, ctx?: z.RefinementCtx): { name
   if (o.noErrorFeedback) options['ef'] = false;
   else if (o.errorFeedback !== undefined) options['ef'] = o.errorFeedback === 'true';
   try {
-    createDefense(o.defense, options);
+    checkFederatedDefense(o.defense, options);
   } catch (e) {
     ctx?.addIssue({ code: 'custom', path: ['defense'], message: (e as Error).message });
   }

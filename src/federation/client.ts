@@ -4,14 +4,15 @@
 // (wire.ts): a sync or a broadcast in, a fit instruction in and a defended update out.
 import { Rng, type RngState } from '../common/rng.js';
 import { cloneTensors, type TensorList } from '../common/tensors.js';
-import { denseUpdate } from '../common/update.js';
+import { type ClientUpdate, denseUpdate } from '../common/update.js';
 import { BatchSampler, type BatchSamplerState, type Dataset, getBatch } from '../data/index.js';
-import type { Defense, DefenseReport } from '../defenses/index.js';
+import type { AdgpClient, AdgpPending, Defense, DefenseReport } from '../defenses/index.js';
 import { createSgd } from '../optim/index.js';
 import { oneHotLabels } from '../train/evaluate.js';
 import { type ModelRunner, updateRunningStats } from '../train/runner.js';
 import { Replica, type ModelLayout } from './replica.js';
-import { decodeMessage, encodeWithTensors, type FitTask } from './wire.js';
+import { commonSetOf, proposalMessage } from './aligned.js';
+import { decodeMessage, encodeWithTensors, type FitTask, type SharedPositions } from './wire.js';
 
 /** How the server reaches a client: three calls, bytes in and out (a network stub would do the same). */
 export interface ClientProxy {
@@ -29,7 +30,8 @@ export interface ClientSetup {
   batchSize: number;
   runner: ModelRunner;
   layout: ModelLayout;
-  defense: Defense;
+  /** A defense applied to each update, or ADGP's client side (a proposal, then values at the common set). */
+  defense: Defense | AdgpClient;
   /** The client's own stream: its sampler and its defense each get a fork. */
   rng: Rng;
 }
@@ -49,6 +51,10 @@ export class FederatedClient {
   private sampler: BatchSampler;
   private defenseRng: Rng;
   private defenseState: unknown;
+  /** ADGP, between proposal and commit: what the round computed. */
+  private proposed: { round: number; pending: AdgpPending; work: LocalWork } | null = null;
+  /** ADGP: the last commit's common set, for the broadcast of that round. */
+  private shared: { round: number; positions: SharedPositions } | null = null;
 
   constructor(private readonly setup: ClientSetup) {
     this.id = setup.id;
@@ -63,26 +69,54 @@ export class FederatedClient {
 
   async broadcast(message: Uint8Array): Promise<void> {
     if (!this.replica) throw new Error(`client ${this.id}: a broadcast arrived before any sync`);
-    this.replica.applyBroadcast(message);
+    const shared = this.shared?.round === this.replica.round + 1 ? this.shared.positions : undefined;
+    this.replica.applyBroadcast(message, shared);
   }
 
+  /** A fit instruction (answered with the defended update, or with an ADGP proposal) or an ADGP commit. */
   async fit(message: Uint8Array): Promise<Uint8Array> {
-    const { control } = decodeMessage(message, 'fit');
+    const { control } = decodeMessage(message, ['fit', 'commit']);
+    if (control.type === 'commit') return this.commit(message, control.round);
     const replica = this.replica;
     if (!replica || replica.round !== control.modelRound) {
       throw new Error(`client ${this.id}: holds the model of round ${replica?.round ?? 'none'}, asked to train from round ${control.modelRound}`);
     }
     const work = await this.localWork(replica, control.task);
-    const r = this.setup.defense.apply(work.pseudoGrad, this.defenseState, this.defenseRng);
+    const defense = this.setup.defense;
+    if (isAdgp(defense)) {
+      if (!control.task.aligned) throw new Error(`client ${this.id}: runs ADGP, but the server asked for a plain update`);
+      const { bands, pending } = defense.propose(work.pseudoGrad, this.defenseState as never);
+      this.proposed = { round: control.round, pending, work };
+      return proposalMessage(control.round, this.id, this.setup.layout.params, bands);
+    }
+    if (control.task.aligned) throw new Error(`client ${this.id}: the server asked for an ADGP proposal, but this client runs ${defense.name}`);
+    const r = defense.apply(work.pseudoGrad, this.defenseState, this.defenseRng);
     this.defenseState = r.state;
-    // Batch-norm running statistics go up dense beside the defended update, for the server to average.
-    const update = [...r.update, ...work.buffers.map((t) => denseUpdate(t.name, t.shape, t.data))];
-    const result = { type: 'result' as const, round: control.round, clientId: this.id, examples: work.examples, loss: work.loss, report: reportNumbers(r.report) };
-    return encodeWithTensors(result, this.id, 'update', update);
+    return this.result(control.round, work, r.update, r.report);
+  }
+
+  /** ADGP's second step: the values at the broadcaster's common set, the rest kept in the residual. */
+  private commit(message: Uint8Array, round: number): Uint8Array {
+    const defense = this.setup.defense;
+    const proposed = this.proposed;
+    if (!isAdgp(defense) || !proposed || proposed.round !== round) throw new Error(`client ${this.id}: a commit for round ${round} without a proposal of that round`);
+    const { common, shared } = commonSetOf(message, this.setup.layout.params, round);
+    const r = defense.upload(proposed.pending, this.defenseState as never, common);
+    this.defenseState = r.state;
+    this.proposed = null;
+    this.shared = { round, positions: shared };
+    return this.result(round, proposed.work, r.update, r.report, shared);
+  }
+
+  /** The result message: the defended update, then the batch-norm running statistics dense, for the server to average. */
+  private result(round: number, work: LocalWork, defended: ClientUpdate, report: DefenseReport, shared?: SharedPositions): Uint8Array {
+    const update = [...defended, ...work.buffers.map((t) => denseUpdate(t.name, t.shape, t.data))];
+    const result = { type: 'result' as const, round, clientId: this.id, examples: work.examples, loss: work.loss, report: reportNumbers(report) };
+    return encodeWithTensors(result, this.id, 'update', update, shared);
   }
 
   /** The gradient at the replica (CL-SGD) or the replica minus the model after local SGD (FedAvg). */
-  private async localWork(replica: Replica, task: FitTask): Promise<{ pseudoGrad: TensorList; buffers: TensorList; loss: number; examples: number }> {
+  private async localWork(replica: Replica, task: FitTask): Promise<LocalWork> {
     const { data, runner } = this.setup;
     if (task.payload === 'gradient' && task.localSteps !== 1) throw new Error(`client ${this.id}: a gradient payload takes one local step, not ${task.localSteps}`);
     const params = task.payload === 'gradient' ? replica.params : cloneTensors(replica.params);
@@ -129,6 +163,17 @@ export class FederatedClient {
     // read again (the server syncs a client before it trains), so none is kept.
     this.replica = state.replicaRound === model.round ? model.clone() : null;
   }
+}
+
+interface LocalWork {
+  pseudoGrad: TensorList;
+  buffers: TensorList;
+  loss: number;
+  examples: number;
+}
+
+function isAdgp(d: Defense | AdgpClient): d is AdgpClient {
+  return 'propose' in d;
 }
 
 /** The report's figures that JSON can carry (an infinite distance has no JSON form). */

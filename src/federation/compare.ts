@@ -18,6 +18,7 @@ export function defaultConfigs(dp: { clip: number; noiseMultiplier: number }): C
     { label: 'undefended', defense: { name: 'none', options: {} } },
     { label: 'DGP 5 %/20 %, error feedback', defense: { name: 'dgp', options: { pTop: 0.05, pKeep: 0.2 } } },
     { label: 'DGP 5 %/20 %, no error feedback', defense: { name: 'dgp', options: { pTop: 0.05, pKeep: 0.2, ef: false } } },
+    { label: 'ADGP 5 %/20 %, error feedback', defense: { name: 'adgp', options: { pTop: 0.05, pKeep: 0.2 } } },
     { label: 'Top-k 20 %, error feedback', defense: { name: 'topk', options: { fraction: 0.2 } } },
     { label: `DP Gaussian, clip ${dp.clip}, noise ${dp.noiseMultiplier} x clip`, defense: { name: 'dp', options: { ...dp, mechanism: 'gaussian' } } },
   ];

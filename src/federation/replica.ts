@@ -7,7 +7,7 @@ import { cloneTensors, type TensorList } from '../common/tensors.js';
 import { denseUpdate, densify, type TensorLayout } from '../common/update.js';
 import { createSgd, type Sgd, type SgdOptions, type SgdState } from '../optim/index.js';
 import { WireFormatError } from '../codec/index.js';
-import { decodeMessage, decodeWithTensors, encodeWithTensors, type ControlOf } from './wire.js';
+import { decodeMessage, decodeWithTensors, encodeWithTensors, type ControlOf, type SharedPositions } from './wire.js';
 
 export interface ModelLayout {
   params: TensorLayout[];
@@ -39,9 +39,10 @@ export class Replica {
   }
 
   /** Applies round r's broadcast: one optimizer step on the aggregate at lr, buffers replaced. */
-  applyBroadcast(bytes: Uint8Array): ControlOf<'broadcast'> {
+  /** `shared`: the round's ADGP common set, for tensors the broadcast sends as values only. */
+  applyBroadcast(bytes: Uint8Array, shared?: SharedPositions): ControlOf<'broadcast'> {
     const r = this.round + 1;
-    const { control, tensors } = decodeWithTensors(bytes, 'broadcast', 'aggregate', stateLayout(this.layout), { round: r });
+    const { control, tensors } = decodeWithTensors(bytes, 'broadcast', 'aggregate', stateLayout(this.layout), { round: r }, shared);
     const dense = densify(tensors);
     const np = this.layout.params.length;
     this.optState = this.optimizer.step(this.params, dense.slice(0, np), this.optState, control.lr);

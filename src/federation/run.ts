@@ -5,7 +5,8 @@ import { Rng } from '../common/rng.js';
 import type { TensorList } from '../common/tensors.js';
 import { layoutOf } from '../common/update.js';
 import { type Dataset, type DatasetSplits, partitionDirichlet, partitionIid } from '../data/index.js';
-import { createDefense } from '../defenses/index.js';
+import { ADGP, adgpClient, type AdgpBroadcasterOptionsInput, createDefense } from '../defenses/index.js';
+import { broadcasterParty } from './aligned.js';
 import { createModel, initParams, type Model } from '../models/index.js';
 import { createSgd } from '../optim/index.js';
 import { evaluate } from '../train/evaluate.js';
@@ -87,9 +88,10 @@ function common(input: FederatedSpec, data: DatasetSplits): Common {
 
 function clientOf(c: Common, id: number, rng: Rng): FederatedClient {
   const { spec } = c;
+  const { name, options } = spec.defense;
   return new FederatedClient({
     id, data: c.train, indices: c.parts[id]!, batchSize: spec.batchSize, runner: c.runner, layout: c.layout, rng,
-    defense: createDefense(spec.defense.name, spec.defense.options),
+    defense: name === ADGP ? adgpClient(options) : createDefense(name, options),
   });
 }
 
@@ -119,7 +121,10 @@ export function createFederation(input: FederatedSpec, data: DatasetSplits, opti
   const initial = new Replica(layout, initParams(model.params, spec.seed), initParams(model.buffers, spec.seed), optimizer.options, optimizer.init(layout.params), 0);
   const wrap = options.transport ?? ((p: ClientProxy) => p);
   const proxies = options.remote ?? clients.map((cl) => inProcess(cl));
-  const server = new FederatedServer({ layout, model: initial, strategy, clients: proxies.map(wrap), rng: c.serverRng, timeoutMs: options.timeoutMs });
+  const { name, options: defenseOptions } = spec.defense;
+  // The broadcaster takes the DGP split of the clients' options; error feedback is the clients' business.
+  const broadcaster = name === ADGP ? broadcasterParty(layout.params, { pTop: defenseOptions['pTop'], pKeep: defenseOptions['pKeep'] } as AdgpBroadcasterOptionsInput) : undefined;
+  const server = new FederatedServer({ layout, model: initial, strategy, clients: proxies.map(wrap), rng: c.serverRng, timeoutMs: options.timeoutMs, broadcaster });
   return { spec, model, runner, layout, clients, server, test: data.test, history: [] };
 }
 

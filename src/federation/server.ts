@@ -7,7 +7,8 @@ import { Rng, type RngState } from '../common/rng.js';
 import type { ClientProxy } from './client.js';
 import { type ModelLayout, type Replica, stateLayout } from './replica.js';
 import type { FitResult, Strategy } from './strategy.js';
-import { decodeWithTensors, encodeMessage, encodeWithTensors, EVERYONE } from './wire.js';
+import { type BroadcasterParty, commonSetOf } from './aligned.js';
+import { decodeWithTensors, encodeMessage, encodeWithTensors, EVERYONE, type SharedPositions } from './wire.js';
 
 export interface Dropout {
   client: number;
@@ -48,6 +49,8 @@ export interface ServerSetup {
   rng: Rng;
   /** A client that has not answered a call after this many milliseconds is dropped (default: wait). */
   timeoutMs?: number;
+  /** ADGP: the trusted party that turns the clients' proposals into the round's common set. */
+  broadcaster?: BroadcasterParty;
 }
 
 export class FederatedServer {
@@ -81,17 +84,38 @@ export class FederatedServer {
     const up0 = sum(this.bytesUp);
     const down0 = sum(this.bytesDown);
     const sampled = strategy.sample(round, clients.length, this.rng);
-    const fit = encodeMessage({ type: 'fit', round, modelRound: model.round, task: strategy.task(round) });
-    const answers = await Promise.all(sampled.map((c) => this.train(c, fit, round)));
-    const results = answers.filter((a): a is FitResult => 'tensors' in a);
-    const dropped = answers.filter((a): a is Dropout => 'reason' in a);
+    const aligned = this.setup.broadcaster !== undefined;
+    const fit = encodeMessage({ type: 'fit', round, modelRound: model.round, task: { ...strategy.task(round), ...(aligned ? { aligned } : {}) } });
+    const dropped: Dropout[] = [];
+    let answers = await this.gather(sampled, (c) => this.train(c, fit), dropped);
+    let shared: SharedPositions | undefined;
+    if (this.setup.broadcaster) {
+      // The proposals go to the broadcaster unread; the commit comes back to every proposer.
+      const { commit, rejected } = this.setup.broadcaster.commit(round, answers.map(([c, message]) => ({ clientId: c, message })));
+      for (const r of rejected) dropped.push(this.drop(r.clientId, 'fit', new Error(r.reason)));
+      const proposers = answers.map(([c]) => c).filter((c) => !rejected.some((r) => r.clientId === c));
+      shared = commonSetOf(commit, layout.params, round).shared;
+      answers = await this.gather(proposers, (c) => this.send(c, 'fit', commit, () => clients[c]!.fit(commit)), dropped);
+    }
+    const results: FitResult[] = [];
+    for (const [c, answer] of answers) {
+      try {
+        const { control, tensors } = decodeWithTensors(answer, 'result', 'update', stateLayout(layout), { round, clientId: c }, shared);
+        if (control.clientId !== c) throw new Error(`answer names client ${control.clientId}`);
+        results.push({ clientId: c, examples: control.examples, loss: control.loss, report: control.report, tensors });
+      } catch (e) {
+        dropped.push(this.drop(c, 'fit', e));
+      }
+    }
     if (results.length === 0) {
       throw new Error(`round ${round}: every sampled client failed (${dropped.map((d) => `client ${d.client}: ${d.reason}`).join('; ')})`);
     }
     const lr = strategy.serverLr(round);
-    const broadcast = encodeWithTensors({ type: 'broadcast', round, lr }, EVERYONE, 'aggregate', strategy.aggregate(layout, results));
-    model.applyBroadcast(broadcast);
     const listeners = clients.filter((c) => this.inSync[c.id]);
+    // Values only where every listener holds the common set (it took part in this round's commit).
+    const valuesOnly = shared && listeners.every((c) => results.some((r) => r.clientId === c.id)) ? shared : undefined;
+    const broadcast = encodeWithTensors({ type: 'broadcast', round, lr }, EVERYONE, 'aggregate', strategy.aggregate(layout, results), valuesOnly);
+    model.applyBroadcast(broadcast, valuesOnly);
     await Promise.all(listeners.map(async (c) => {
       this.bytesDown[c.id]! += broadcast.length;
       try {
@@ -113,26 +137,39 @@ export class FederatedServer {
     };
   }
 
-  /** Syncs client c if its replica is behind, asks it to train, and decodes its answer. */
-  private async train(c: number, fit: Uint8Array, round: number): Promise<FitResult | Dropout> {
-    const proxy = this.setup.clients[c]!;
-    let phase: Dropout['phase'] = 'sync';
-    try {
-      if (!this.inSync[c]) {
-        const sync = this.current.syncMessage(c);
-        this.bytesDown[c]! += sync.length;
-        await this.call(proxy.sync(sync));
-        this.inSync[c] = true;
+  /** Runs `call` for each client at once; the answers in client order, the failures into `dropped`. */
+  private async gather(ids: readonly number[], call: (c: number) => Promise<Uint8Array>, dropped: Dropout[]): Promise<[number, Uint8Array][]> {
+    const out = await Promise.all(ids.map(async (c): Promise<[number, Uint8Array] | null> => {
+      try {
+        return [c, await call(c)];
+      } catch (e) {
+        dropped.push(e instanceof PhaseError ? this.drop(c, e.phase, e.cause) : this.drop(c, 'fit', e));
+        return null;
       }
-      phase = 'fit';
-      this.bytesDown[c]! += fit.length;
-      const answer = await this.call(proxy.fit(fit));
-      this.bytesUp[c]! += answer.length;
-      const { control, tensors } = decodeWithTensors(answer, 'result', 'update', stateLayout(this.setup.layout), { round, clientId: c });
-      if (control.clientId !== c) throw new Error(`answer names client ${control.clientId}`);
-      return { clientId: c, examples: control.examples, loss: control.loss, report: control.report, tensors };
+    }));
+    return out.filter((a): a is [number, Uint8Array] => a !== null);
+  }
+
+  /** Syncs client c if its replica is behind, then sends it the fit instruction; its answer, unread. */
+  private async train(c: number, fit: Uint8Array): Promise<Uint8Array> {
+    const proxy = this.setup.clients[c]!;
+    if (!this.inSync[c]) {
+      const sync = this.current.syncMessage(c);
+      await this.send(c, 'sync', sync, () => proxy.sync(sync));
+      this.inSync[c] = true;
+    }
+    return this.send(c, 'fit', fit, () => proxy.fit(fit));
+  }
+
+  /** One call to client c: bytes down counted before, bytes up (an answer) after; a failure names its phase. */
+  private async send<T extends void | Uint8Array>(c: number, phase: Dropout['phase'], message: Uint8Array, call: () => Promise<T>): Promise<T> {
+    this.bytesDown[c]! += message.length;
+    try {
+      const answer = await this.call(call());
+      if (answer instanceof Uint8Array) this.bytesUp[c]! += answer.length;
+      return answer;
     } catch (e) {
-      return this.drop(c, phase, e);
+      throw new PhaseError(phase, e);
     }
   }
 
@@ -165,6 +202,12 @@ export class FederatedServer {
     this.inSync = [...s.inSync];
     this.bytesUp.splice(0, n, ...s.bytesUp);
     this.bytesDown.splice(0, n, ...s.bytesDown);
+  }
+}
+
+class PhaseError extends Error {
+  constructor(readonly phase: Dropout['phase'], override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
   }
 }
 

@@ -1,7 +1,7 @@
 // A federated run as plain data: everything that decides its result, and nothing else (no paths,
 // no callbacks), so that a checkpoint can record it and a resumed run can be checked against it.
 import { z } from 'zod';
-import { DEFENSE_NAMES } from '../defenses/index.js';
+import { FEDERATED_DEFENSE_NAMES } from '../defenses/index.js';
 import { MODEL_NAMES } from '../models/index.js';
 import { stepSchedule } from '../optim/index.js';
 
@@ -35,7 +35,7 @@ export const specSchema = z
     momentum: z.number().min(0).max(1),
     weightDecay: z.number().min(0),
     serverLr: z.number().positive(),
-    defense: z.object({ name: z.enum(DEFENSE_NAMES as [string, ...string[]]), options: z.record(z.unknown()) }),
+    defense: z.object({ name: z.enum(FEDERATED_DEFENSE_NAMES as [string, ...string[]]), options: z.record(z.unknown()) }),
     seed: z.number().int(),
     /** Test accuracy every N rounds (0: after the last round only). */
     evalEvery: z.number().int().min(0),

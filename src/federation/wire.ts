@@ -29,6 +29,8 @@ export const fitTaskSchema = z.object({
   /** Learning rate and weight decay of the local SGD steps ('delta' only). */
   lr: finite.nonnegative(),
   weightDecay: finite.nonnegative(),
+  /** ADGP: answer with a proposal (the DGP band's positions), then upload values at the commit's common set. */
+  aligned: z.boolean().optional(),
 });
 export type FitTask = z.infer<typeof fitTaskSchema>;
 
@@ -52,6 +54,9 @@ const controlSchema = z.discriminatedUnion('type', [
     report: z.record(z.number()),
   }),
   z.object({ type: z.literal('broadcast'), round, lr: finite.nonnegative() }),
+  // ADGP: a client's band positions for the broadcaster, and the broadcaster's common set back.
+  z.object({ type: z.literal('proposal'), round, clientId: round }),
+  z.object({ type: z.literal('commit'), round }),
   z.object({
     type: z.literal('sync'),
     round,
@@ -78,10 +83,11 @@ export function encodeMessage(control: Control, payload: Uint8Array = new Uint8A
   return out;
 }
 
-/** Splits an envelope and checks its control part; `type` is the message the receiver expects. */
-export function decodeMessage<T extends Control['type']>(bytes: Uint8Array, type: T): { control: ControlOf<T>; payload: Uint8Array } {
+/** Splits an envelope and checks its control part; `type` is the message (or messages) the receiver expects. */
+export function decodeMessage<T extends Control['type']>(bytes: Uint8Array, type: T | readonly T[]): { control: ControlOf<T>; payload: Uint8Array } {
+  const types: readonly string[] = typeof type === 'string' ? [type] : type;
   const fail = (why: string): never => {
-    throw new WireFormatError(`${type} message: ${why}`);
+    throw new WireFormatError(`${types.join(' or ')} message: ${why}`);
   };
   if (bytes.length < HEAD) fail(`${bytes.length} bytes, shorter than the ${HEAD}-byte envelope`);
   if (MAGIC.some((b, i) => bytes[i] !== b)) fail('bad magic (expected "DGPF")');
@@ -99,14 +105,17 @@ export function decodeMessage<T extends Control['type']>(bytes: Uint8Array, type
     const issue = parsed.error.issues[0]!;
     return fail(`control field "${issue.path.join('.')}": ${issue.message}`);
   }
-  if (parsed.data.type !== type) fail(`got a "${parsed.data.type}" message`);
+  if (!types.includes(parsed.data.type)) fail(`got a "${parsed.data.type}" message`);
   return { control: parsed.data as ControlOf<T>, payload: bytes.subarray(HEAD + length) };
 }
 
 /** An envelope with tensors: the codec message is checked against `layout` and the round. */
-export function encodeWithTensors(control: Control, clientId: number, kind: 'update' | 'aggregate', tensors: ClientUpdate): Uint8Array {
-  return encodeMessage(control, encodeUpdate({ kind, round: control.round, clientId }, tensors));
+export function encodeWithTensors(control: Control, clientId: number, kind: 'update' | 'aggregate', tensors: ClientUpdate, shared?: SharedPositions): Uint8Array {
+  return encodeMessage(control, encodeUpdate({ kind, round: control.round, clientId }, tensors, { shared }));
 }
+
+/** ADGP's common set by tensor name: tensors at exactly these positions travel as values only. */
+export type SharedPositions = Readonly<Record<string, Uint32Array>>;
 
 export function decodeWithTensors<T extends Control['type']>(
   bytes: Uint8Array,
@@ -114,9 +123,10 @@ export function decodeWithTensors<T extends Control['type']>(
   kind: 'update' | 'aggregate',
   layout: readonly TensorLayout[],
   expect: { round: number; clientId?: number },
+  shared?: SharedPositions,
 ): { control: ControlOf<T>; tensors: ClientUpdate } {
   const { control, payload } = decodeMessage(bytes, type);
-  const { header, update } = decodeUpdate(payload, { kind, layout });
+  const { header, update } = decodeUpdate(payload, { kind, layout, shared });
   if (control.round !== expect.round || header.round !== expect.round) {
     throw new WireFormatError(`${type} message: round ${control.round} (tensors: ${header.round}) where ${expect.round} was expected`);
   }

@@ -33,8 +33,9 @@ test('dgp attack writes a grid, metrics JSON with the round, and a summary line'
 test('dgp attack options are checked, defense flags (shared with dgp train) validated', async () => {
   assert.throws(() => parseCommand(attackCommand, ['--attack', 'nope', '--out', dir]), UsageError);
   assert.throws(() => parseCommand(attackCommand, ['--attack', 'dlg', '--out', dir, '--batch', '0']), /invalid --batch/);
-  assert.throws(() => parseCommand(attackCommand, ['--attack', 'dlg', '--defense', 'topk', '--p-top', '0.1', '--out', dir]), /invalid --p-top: applies to --defense dgp, not topk/);
+  assert.throws(() => parseCommand(attackCommand, ['--attack', 'dlg', '--defense', 'topk', '--p-top', '0.1', '--out', dir]), /invalid --p-top: applies to --defense dgp or adgp, not topk/);
   assert.throws(() => parseCommand(attackCommand, ['--attack', 'dlg', '--defense', 'dgp', '--p-top', '0.9', '--p-keep', '0.5', '--out', dir]), /pTop \+ pKeep must be at most 1/);
+  assert.throws(() => parseCommand(attackCommand, ['--attack', 'dlg', '--defense', 'adgp', '--out', dir]), /invalid --defense: adgp is a protocol between clients and a broadcaster/);
 });
 
 test('dgp privacy-table runs every row on a tiny budget and writes the table', async () => {

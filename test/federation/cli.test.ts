@@ -35,7 +35,7 @@ describe('dgp train options', () => {
     ['--clients 10 --partition dirichlet', /^invalid --partition: expected iid or dirichlet:ALPHA with ALPHA > 0, got "dirichlet"/],
     ['--clients 10 --partition dirichlet:0', /^invalid --partition: .*got "dirichlet:0"/],
     ['--clients 10 --partition noniid', /^invalid --partition: /],
-    ['--defense topk --p-keep 0.3', /^invalid --p-keep: applies to --defense dgp, not topk/],
+    ['--defense topk --p-keep 0.3', /^invalid --p-keep: applies to --defense dgp or adgp, not topk/],
     ['--defense dgp --k 0.2', /^invalid --k: applies to --defense topk or randomk, not dgp/],
     ['--defense dgp --p-top 0.9 --p-keep 0.2', /^invalid --defense: defense dgp: pTop \+ pKeep must be at most 1/],
     ['--defense dgp --error-feedback maybe', /^invalid --error-feedback: /],
