@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type DatasetSplits, loadDataset } from '../data/index.js';
+import { clientLevelPrivacy } from '../federation/accounting.js';
 import { ClientHub } from '../federation/net.js';
 import type { FederatedSpec } from '../federation/spec.js';
 import {
@@ -174,11 +175,13 @@ async function trainFederated(o: Options, data: DatasetSplits, t0: number): Prom
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
   const bytes = { upPerClient: mean(result.bytesUp), downPerClient: mean(result.bytesDown), up: result.bytesUp, down: result.bytesDown };
   const dropouts = result.history.reduce((s, e) => s + e.dropped.length, 0);
+  const privacy = clientLevelPrivacy(spec, result.history);
   console.log(
     `${o.model} on ${o.dataset}, ${spec.clients} clients, ${label}: test accuracy ${(result.testAccuracy * 100).toFixed(2)}% after ${spec.rounds} rounds; ` +
-      `per client ${megabytes(bytes.upPerClient)} up, ${megabytes(bytes.downPerClient)} down${dropouts ? `; ${dropouts} dropouts` : ''}; ${seconds.toFixed(1)} s`,
+      `per client ${megabytes(bytes.upPerClient)} up, ${megabytes(bytes.downPerClient)} down${dropouts ? `; ${dropouts} dropouts` : ''}; ${seconds.toFixed(1)} s` +
+      (privacy ? `; DP: epsilon ${privacy.epsilon.toPrecision(3)} at delta ${privacy.delta} per client against the server (${privacy.rounds} rounds, z ${privacy.noiseMultiplier})` : ''),
   );
-  const summary = { mode: 'federated', testAccuracy: result.testAccuracy, testLoss: result.testLoss, rounds: spec.rounds, seconds, bytes, spec, history: result.history };
+  const summary = { mode: 'federated', testAccuracy: result.testAccuracy, testLoss: result.testLoss, rounds: spec.rounds, seconds, bytes, ...(privacy ? { privacy } : {}), spec, history: result.history };
   if (o.json) writeFileSync(o.json, JSON.stringify(summary, null, 2));
   if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: o.model, dataset: o.dataset });
 }
