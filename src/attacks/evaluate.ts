@@ -22,6 +22,8 @@ export interface AttackRecord {
   ssim: number;
   /** breaching's CW-SSIM (what breaching and the DGP code print as "SSIM"). */
   cwSsim: number;
+  /** LPIPS per image (matched order), when weights were given. */
+  lpipsPerImage?: number[];
   /** Multiset overlap of recovered and true labels; absent when the attack recovers none. */
   labelAccuracy?: number;
   objective: number;

@@ -8,6 +8,7 @@ import { buildCase, type ModelState } from './case.js';
 import { type AttackRecord, scoreAttack } from './evaluate.js';
 import { imprintServer } from './imprint.js';
 import { createAttack } from './registry.js';
+import { isLpipsBackend, LPIPS_NO_WEIGHTS, lpipsWith, type LpipsBackend, type LpipsNotComputed } from '../metrics/index.js';
 
 export interface ExperimentSpec {
   attack: string;
@@ -28,6 +29,8 @@ export interface ExperimentSpec {
   knowLabels?: boolean;
   /** Robbing the Fed's imprint bins. */
   bins?: number;
+  /** LPIPS: an open backend scores every reconstruction; otherwise the records say why not. */
+  lpips?: LpipsBackend | LpipsNotComputed;
   /** Iterations done and due in the current case (cases are attacked one after another). */
   onProgress?: (p: { case: number; cases: number; done: number; total: number }) => void;
 }
@@ -59,6 +62,8 @@ export interface ExperimentSummary {
   /** Mean over the attacked updates. */
   relGradDistance: number;
   keptFraction: number;
+  /** Mean LPIPS over images, or why it was not computed. */
+  lpips: number | string;
   seconds: number;
 }
 
@@ -99,6 +104,10 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
       onProgress: spec.onProgress && ((done, total) => spec.onProgress!({ case: k, cases, done, total })),
     });
     const { record, score } = scoreAttack(c, result, (performance.now() - started) / 1000);
+    if (spec.lpips && isLpipsBackend(spec.lpips)) {
+      const r = await lpipsWith(spec.lpips, score.images.truth, score.images.recon, [batch, test.channels, test.height, test.width]);
+      if (r.computed) record.lpipsPerImage = r.perImage;
+    }
     records.push(record);
     truths.push(score.images.truth);
     recons.push(score.images.recon);
@@ -119,10 +128,15 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
     cwSsim: mean(records.map((r) => r.cwSsim)),
     relGradDistance: mean(records.map((r) => r.relGradDistance)),
     keptFraction: mean(records.map((r) => r.keptFraction)),
+    lpips: records.every((r) => r.lpipsPerImage) ? mean(records.flatMap((r) => r.lpipsPerImage!)) : lpipsReason(spec.lpips),
     seconds: (performance.now() - t0) / 1000,
   };
   if (labelled.length) summary.labelAccuracy = mean(labelled.map((r) => r.labelAccuracy!));
   return { records, summary, truth: concat(truths), recon: concat(recons), shape: [images, test.channels, test.height, test.width] };
+}
+
+function lpipsReason(l: ExperimentSpec['lpips']): string {
+  return l && !isLpipsBackend(l) ? l.reason : LPIPS_NO_WEIGHTS.reason;
 }
 
 function concat(parts: Float32Array[]): Float32Array {

@@ -11,6 +11,8 @@ import { ATTACK_NAMES } from '../attacks/registry.js';
 import { type DatasetSplits, loadDataset } from '../data/index.js';
 import { defenseFromFlags, defenseOptions, defenseShape } from '../federation/cli-options.js';
 import { createModel, MODEL_NAMES, type Model } from '../models/index.js';
+import { alexnetLpips } from '../metrics/lpips-alexnet.js';
+import { type LpipsBackend, type LpipsNotComputed, openLpips } from '../metrics/index.js';
 import { ProgressBar, writeImageGrid } from '../report/index.js';
 import { type Command, int, num, type OptionSpec } from './args.js';
 
@@ -29,6 +31,7 @@ export const commonSchema = {
   iterations: int().positive().optional(),
   restarts: int().positive().optional(),
   first: int().min(0).default(0),
+  lpipsWeights: z.string().optional(),
 };
 
 export const commonOptions: Record<string, OptionSpec> = {
@@ -42,7 +45,13 @@ export const commonOptions: Record<string, OptionSpec> = {
   iterations: { type: 'string', description: "iterations per restart (default: the attack's own)" },
   restarts: { type: 'string', description: "restarts (default: the attack's own)" },
   first: { type: 'string', description: 'index of the first attacked test image', default: '0' },
+  'lpips-weights': { type: 'string', description: 'LPIPS (AlexNet) weights, safetensors (scripts/lpips-alexnet-weights.py); without it LPIPS is "not computed: no weights"' },
 };
+
+/** The LPIPS backend for --lpips-weights, or why there is none. */
+export async function lpipsFor(weightsPath: string | undefined): Promise<LpipsBackend | LpipsNotComputed> {
+  return openLpips({ weightsPath, createBackend: alexnetLpips });
+}
 
 // The defense flags are the ones `dgp train` takes (one table in federation/cli-options.ts).
 const schema = z
@@ -85,7 +94,8 @@ export function writeExperiment(dir: string, r: ExperimentResult, extra: Record<
 export function summaryLine(s: ExperimentResult['summary']): string {
   const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
   const labels = s.labelAccuracy !== undefined ? ` label acc ${f(s.labelAccuracy)}` : '';
-  return `${s.attack} vs ${s.defense} on ${s.model} (round ${s.round}), ${s.images} images in batches of ${s.batch}: PSNR ${f(s.psnr)} dB, SSIM ${f(s.ssim, 3)}, CW-SSIM ${f(s.cwSsim, 3)},${labels} rel. grad. distance ${f(s.relGradDistance, 3)} (${s.seconds.toFixed(0)} s)`;
+  const lp = typeof s.lpips === 'number' ? ` LPIPS ${f(s.lpips, 3)},` : '';
+  return `${s.attack} vs ${s.defense} on ${s.model} (round ${s.round}), ${s.images} images in batches of ${s.batch}: PSNR ${f(s.psnr)} dB, SSIM ${f(s.ssim, 3)}, CW-SSIM ${f(s.cwSsim, 3)},${lp}${labels} rel. grad. distance ${f(s.relGradDistance, 3)} (${s.seconds.toFixed(0)} s)`;
 }
 
 export const attackCommand: Command<typeof schema> = {
@@ -123,6 +133,7 @@ export const attackCommand: Command<typeof schema> = {
       restarts: o.restarts,
       knowLabels: o.knowLabels,
       bins: o.bins,
+      lpips: await lpipsFor(o.lpipsWeights),
       onProgress: (p) => {
         bar ??= new ProgressBar({ total: p.cases * p.total, label: `${o.attack} vs ${o.defense}` });
         bar.update(p.case * p.total + p.done, `batch ${p.case + 1}/${p.cases}`);

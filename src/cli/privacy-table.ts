@@ -9,11 +9,11 @@ import { modelAtRound, type ModelState } from '../attacks/case.js';
 import { type ExperimentSummary, runExperiment } from '../attacks/experiment.js';
 import { INVERTING_GRADIENTS } from '../attacks/optimization.js';
 import { getBatch } from '../data/index.js';
-import { scoreReconstruction } from '../metrics/index.js';
+import { isLpipsBackend, scoreReconstruction } from '../metrics/index.js';
 import type { Model } from '../models/index.js';
 import { markdownTable, ProgressBar } from '../report/index.js';
 import { type Command, int, num } from './args.js';
-import { attackedModel, loadData, summaryLine, writeExperiment } from './attack.js';
+import { attackedModel, commonOptions, loadData, lpipsFor, summaryLine, writeExperiment } from './attack.js';
 
 interface DefenseRow {
   label: string;
@@ -50,6 +50,7 @@ const schema = z.object({
   dpHigh: num().min(0).default(1e-3),
   attacks: z.string().default('dlg,ig,rtf'),
   dataDir: z.string().optional(),
+  lpipsWeights: z.string().optional(),
 });
 
 type Options = z.infer<typeof schema>;
@@ -65,13 +66,15 @@ interface Row {
 
 const fmt = (v: number | undefined, d: number) => (v === undefined ? '–' : Number.isFinite(v) ? v.toFixed(d) : String(v));
 
-export function renderTable(rows: Row[]): string {
+/** With `withLpips`, an LPIPS column after CW-SSIM (only when weights were given). */
+export function renderTable(rows: Row[], withLpips = false): string {
+  const lp = (r: Row) => (withLpips ? [typeof r.summary?.lpips === 'number' ? fmt(r.summary.lpips, 3) : r.summary ? '–' : ''] : []);
   return markdownTable(
-    ['attack', 'model', 'defense', 'PSNR (dB)', '≥ 30 dB', 'SSIM (Gaussian)', 'CW-SSIM', 'label acc.', 'rel. grad. distance'],
+    ['attack', 'model', 'defense', 'PSNR (dB)', '≥ 30 dB', 'SSIM (Gaussian)', 'CW-SSIM', ...(withLpips ? ['LPIPS (alex)'] : []), 'label acc.', 'rel. grad. distance'],
     rows.map((r) =>
       r.summary
-        ? [r.attack, r.model, r.defense, fmt(r.summary.psnr, 2), `${r.summary.recovered}/${r.summary.images}`, fmt(r.summary.ssim, 3), fmt(r.summary.cwSsim, 3), fmt(r.summary.labelAccuracy, 2), fmt(r.summary.relGradDistance, 3)]
-        : [r.attack, r.model, r.defense, `= ${r.sameAs}`, '', '', '', '', ''],
+        ? [r.attack, r.model, r.defense, fmt(r.summary.psnr, 2), `${r.summary.recovered}/${r.summary.images}`, fmt(r.summary.ssim, 3), fmt(r.summary.cwSsim, 3), ...lp(r), fmt(r.summary.labelAccuracy, 2), fmt(r.summary.relGradDistance, 3)]
+        : [r.attack, r.model, r.defense, `= ${r.sameAs}`, '', '', '', ...lp(r), '', ''],
     ),
   );
 }
@@ -101,10 +104,12 @@ export const privacyTableCommand: Command<typeof schema> = {
     'dp-high': { type: 'string', description: 'DP: the higher noise multiplier (std 0.1 by default)', default: '1e-3' },
     attacks: { type: 'string', description: 'attack families: dlg, ig, rtf (Robbing the Fed, analytic: no mask-aware twin, a malicious server)', default: 'dlg,ig,rtf' },
     'data-dir': { type: 'string', description: 'CIFAR-10 folder (default: the fixtures/cifar10 subset)' },
+    'lpips-weights': commonOptions['lpips-weights']!,
   },
   schema,
   async run(o: Options) {
     const data = await loadData('cifar10', o.dataDir);
+    const lpips = await lpipsFor(o.lpipsWeights);
     const families = [
       { key: 'dlg', attack: 'dlg', model: 'lenet' as const, iterations: o.dlgIterations, restarts: 1 },
       { key: 'ig', attack: 'ig', model: o.igModel, iterations: o.igIterations, restarts: o.igRestarts },
@@ -138,6 +143,7 @@ export const privacyTableCommand: Command<typeof schema> = {
         seed: o.seed,
         iterations: p.iterations,
         restarts: p.restarts,
+        lpips,
         onProgress: (q) => bar.update(i * o.images + q.case + q.done / q.total, `${p.attack} vs ${p.defense.name}`),
       });
       const file = `${p.attack}__${p.defense.name}${p.defense.name === 'dp' ? `-sigma${+((p.defense.options.noiseMultiplier as number) * o.dpClip).toPrecision(3)}` : ''}`;
@@ -159,7 +165,7 @@ export const privacyTableCommand: Command<typeof schema> = {
     const batch = getBatch(data.test, Array.from({ length: o.images }, (_, i) => o.first + i), { normalize: true });
     const blank = scoreReconstruction({ truth: batch.x, recon: new Float32Array(batch.x.length), shape: batch.shape, mean: data.test.mean, std: data.test.std, match: 'none' });
     const setting = `CIFAR-10 test images ${o.first}-${o.first + o.images - 1} (fixtures subset), batch 1, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${o.igModel === 'convnet' ? 'ConvNet (global average pooling)' : 'ConvNet with its last feature map flattened (convnet-flat)'}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${INVERTING_GRADIENTS.spec.tv}, labels recovered from the update (iDLG rule); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent; '≥ 30 dB' counts the images reconstructed to at least 30 dB. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
-    const table = renderTable(rows);
+    const table = renderTable(rows, isLpipsBackend(lpips));
     writeFileSync(join(o.out, 'table.md'), `${table}\n\n${setting}\n`);
     writeFileSync(join(o.out, 'table.json'), JSON.stringify({ setting, options: o, rows }, null, 2));
     console.log(table);

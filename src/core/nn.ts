@@ -1,10 +1,10 @@
 // Neural-network building blocks composed from the primitives (no rules of their own needed).
 import { Sym } from './graph.js';
-import { add, abs, div, mul, neg, sqrt, sub } from './ops/elementwise.js';
+import { add, abs, div, maximum, mul, neg, sqrt, sub } from './ops/elementwise.js';
 import { conv2d, type ConvParams } from './ops/conv.js';
 import { matmul } from './ops/linalg.js';
 import { max, mean, sum } from './ops/reduce.js';
-import { reshape, slice, transpose } from './ops/shape.js';
+import { pad, reshape, slice, transpose } from './ops/shape.js';
 import { logSoftmax } from './ops/softmax.js';
 
 /** x [B, in] times w [out, in] (PyTorch layout) plus b [out]. */
@@ -57,6 +57,30 @@ export function maxPool2d(x: Sym, kernel: number): Sym {
   if (h % kernel || w % kernel) throw new Error(`maxPool2d: ${h}x${w} is not divisible by kernel ${kernel}`);
   const r = reshape(x, [n, c, h / kernel, kernel, w / kernel, kernel]);
   return max(r, [3, 5]);
+}
+
+/**
+ * Max pooling with any stride, overlapping windows included (AlexNet's 3x3 / 2), no padding, floor
+ * mode: the elementwise maximum of kernel^2 strided views. A view keeps the first of every
+ * `stride` rows and columns; the zeros padded past the edge to make it reshape are never kept.
+ */
+export function maxPool2dStrided(x: Sym, kernel: number, stride: number): Sym {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  if (h < kernel || w < kernel) throw new Error(`maxPool2dStrided: ${h}x${w} is smaller than kernel ${kernel}`);
+  if (stride === kernel && h % kernel === 0 && w % kernel === 0) return maxPool2d(x, kernel);
+  const oh = Math.floor((h - kernel) / stride) + 1;
+  const ow = Math.floor((w - kernel) / stride) + 1;
+  let out: Sym | undefined;
+  for (let di = 0; di < kernel; di++) {
+    for (let dj = 0; dj < kernel; dj++) {
+      let v = pad(x, [0, 0, 0, 0], [0, 0, Math.max(0, di + oh * stride - h), Math.max(0, dj + ow * stride - w)]);
+      v = slice(v, [0, 0, di, dj], [n, c, di + oh * stride, dj + ow * stride]);
+      v = slice(reshape(v, [n, c, oh, stride, ow, stride]), [0, 0, 0, 0, 0, 0], [n, c, oh, 1, ow, 1]);
+      v = reshape(v, [n, c, oh, ow]);
+      out = out ? maximum(out, v) : v;
+    }
+  }
+  return out!;
 }
 
 export interface BatchNormResult {

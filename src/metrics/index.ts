@@ -16,6 +16,7 @@ export {
   lpips,
   lpipsDistance,
   lpipsFeatures,
+  lpipsWith,
   normalizeFeatures,
   openLpips,
   toSignedRange,

@@ -130,9 +130,14 @@ export async function lpips(
 ): Promise<LpipsResult> {
   const opened = await openLpips(options);
   if (!isLpipsBackend(opened)) return opened;
-  const ft = await lpipsFeatures(opened, truth, shape);
-  const fr = await lpipsFeatures(opened, recon, shape);
-  const perImage = ft.map((f, i) => lpipsDistance(f, fr[i]!, opened.linearWeights));
+  return lpipsWith(opened, truth, recon, shape);
+}
+
+/** LPIPS of each pair with a backend already open (see openLpips). */
+export async function lpipsWith(backend: LpipsBackend, truth: Float32Array, recon: Float32Array, shape: ImageShape): Promise<LpipsResult> {
+  const ft = await lpipsFeatures(backend, truth, shape);
+  const fr = await lpipsFeatures(backend, recon, shape);
+  const perImage = ft.map((f, i) => lpipsDistance(f, fr[i]!, backend.linearWeights));
   const mean = perImage.reduce((s, v) => s + v, 0) / perImage.length;
-  return opened.net === undefined ? { computed: true, perImage, mean } : { computed: true, net: opened.net, perImage, mean };
+  return backend.net === undefined ? { computed: true, perImage, mean } : { computed: true, net: backend.net, perImage, mean };
 }

@@ -6,6 +6,9 @@ import { after, test } from 'node:test';
 import { parseCommand, UsageError } from '../../src/cli/args.js';
 import { attackCommand } from '../../src/cli/attack.js';
 import { privacyTableCommand } from '../../src/cli/privacy-table.js';
+import { Rng } from '../../src/common/rng.js';
+import { ALEXNET_CONVS, alexnetFeatureSpecs } from '../../src/models/alexnet.js';
+import { initParams, saveSafetensors } from '../../src/models/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dgp-attack-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,8 +29,32 @@ test('dgp attack writes a grid, metrics JSON with the round, and a summary line'
   assert.ok(existsSync(join(out, 'attack.png')));
   const json = JSON.parse(readFileSync(join(out, 'attack.json'), 'utf8'));
   assert.equal(json.summary.round, 0);
+  assert.equal(json.summary.lpips, 'not computed: no weights');
   assert.equal(json.records.length, 2);
   assert.equal(json.records[0].round, 0);
+});
+
+test('dgp attack --lpips-weights scores every image with LPIPS (AlexNet) and prints it', async () => {
+  const weights = join(dir, 'alex.safetensors');
+  const rng = new Rng(1);
+  saveSafetensors(weights, [
+    ...initParams(alexnetFeatureSpecs(), 1),
+    ...ALEXNET_CONVS.map((c, k) => ({ name: `lin${k}.model.1.weight`, shape: [1, c.cout, 1, 1], data: Float32Array.from({ length: c.cout }, () => rng.uniform()) })),
+  ]);
+  const out = join(dir, 'rtf-lpips');
+  const o = parseCommand(attackCommand, ['--attack', 'rtf', '--defense', 'dgp', '--images', '2', '--out', out, '--lpips-weights', weights])!;
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (s: string) => lines.push(s);
+  try {
+    await attackCommand.run(o);
+  } finally {
+    console.log = log;
+  }
+  assert.match(lines[0]!, / LPIPS \d+\.\d{3},/);
+  const json = JSON.parse(readFileSync(join(out, 'attack.json'), 'utf8'));
+  assert.ok(json.summary.lpips > 0, `LPIPS ${json.summary.lpips}`);
+  assert.equal(json.records[0].lpipsPerImage.length, 1);
 });
 
 test('dgp attack options are checked, defense flags (shared with dgp train) validated', async () => {

@@ -108,6 +108,7 @@ cases.push(
   { name: 'convTranspose2d dilation 2', fn: (u, w) => core.convTranspose2d(u!, w!, { dilation: [2, 2] }, [1, 2, 7, 7]), make: (r) => [randn(r, [1, 2, 3, 3]), randn(r, [2, 2, 3, 3])] },
   { name: 'avgPool2d 3 stride 2 pad 1', fn: (x) => core.avgPool2d(x!, 3, 2, 1), make: (r) => [randn(r, [2, 2, 5, 5])] },
   { name: 'maxPool2d 2', fn: (x) => core.maxPool2d(x!, 2), make: (r) => [distinct(r, [1, 2, 4, 6])] },
+  { name: 'maxPool2dStrided 3 stride 2', fn: (x) => core.maxPool2dStrided(x!, 3, 2), make: (r) => [distinct(r, [1, 2, 7, 8])] },
   { name: 'globalAvgPool', fn: (x) => core.globalAvgPool(x!), make: (r) => [randn(r, [2, 3, 3, 2])] },
   { name: 'batchNorm training', fn: (x, g, b) => core.batchNorm(x!, g!, b!, { training: true }).y, make: (r) => [randn(r, [4, 3, 2, 2]), uniform(r, [3], 0.5, 1.5), randn(r, [3])] },
   { name: 'linear', fn: (x, w, b) => core.linear(x!, w!, b!), make: (r) => [randn(r, [3, 4]), randn(r, [5, 4]), randn(r, [5])] },

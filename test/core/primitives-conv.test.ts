@@ -18,6 +18,7 @@ import {
   grad,
   linear,
   maxPool2d,
+  maxPool2dStrided,
   softmax,
   tanh,
   totalVariation,
@@ -84,6 +85,7 @@ cases.push(
   { name: 'avgPool2d kernel 3 stride 2 pad 1', f: (x) => wsum(avgPool2d(x!, 3, 2, 1)), make: (r) => [randn(r, [2, 2, 5, 5])] },
   { name: 'maxPool2d kernel 2', f: (x) => wsum(maxPool2d(x!, 2)), make: (r) => [distinct(r, [1, 2, 4, 6])] },
   { name: 'maxPool2d kernel 3', f: (x) => wsum(maxPool2d(x!, 3)), make: (r) => [distinct(r, [2, 1, 6, 3])] },
+  { name: 'maxPool2dStrided kernel 3 stride 2 (overlapping)', f: (x) => wsum(maxPool2dStrided(x!, 3, 2)), make: (r) => [distinct(r, [1, 2, 7, 6])] },
   { name: 'globalAvgPool', f: (x) => wsum(globalAvgPool(x!)), make: (r) => [randn(r, [2, 3, 3, 2])] },
   {
     name: 'batchNorm training NCHW (y and batch statistics)',
@@ -192,6 +194,16 @@ test('pooling and batchNorm: values', () => {
   const x = t64([1, 1, 2, 4], (i) => [1, 5, 2, 0, 3, -1, 7, 4][i]!);
   assert.deepEqual([...compile((s: Sym) => maxPool2d(s, 2)).eval64([x])[0]!], [5, 7]);
   assert.deepEqual([...compile((s: Sym) => avgPool2d(s, 2)).eval64([x])[0]!], [2, 3.25]);
+  // Overlapping 3x3 windows, stride 2, on a 7x6 map of negative and positive values: a direct loop.
+  const [h, w] = [7, 6];
+  const z = t64([1, 1, h, w], (i) => Math.sin(i * 2.3) * 5 - 1);
+  const want: number[] = [];
+  for (let i = 0; i + 3 <= h; i += 2) for (let j = 0; j + 3 <= w; j += 2) {
+    let m = -Infinity;
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) m = Math.max(m, z.data[(i + a) * w + j + b]!);
+    want.push(m);
+  }
+  assert.deepEqual([...compile((s: Sym) => maxPool2dStrided(s, 3, 2)).eval64([z])[0]!], want);
   const bn = compile((s: Sym, g: Sym, b: Sym) => {
     const r = batchNorm(s, g, b, { training: true, eps: 0 });
     return [r.y, r.batchMean!, r.batchVar!];
