@@ -13,18 +13,24 @@ import { initParams, saveSafetensors } from '../../src/models/index.js';
 const dir = mkdtempSync(join(tmpdir(), 'dgp-attack-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('dgp attack writes a grid, metrics JSON with the round, and a summary line', async () => {
-  const out = join(dir, 'rtf');
-  const o = parseCommand(attackCommand, ['--attack', 'rtf', '--defense', 'none', '--model', 'lenet', '--images', '4', '--batch', '2', '--out', out, '--bins', '128']);
-  assert.ok(o);
+/** What `run` prints with console.log, line by line. */
+async function printed(run: () => Promise<void>): Promise<string[]> {
   const lines: string[] = [];
   const log = console.log;
   console.log = (s: string) => lines.push(s);
   try {
-    await attackCommand.run(o);
+    await run();
   } finally {
     console.log = log;
   }
+  return lines;
+}
+
+test('dgp attack writes a grid, metrics JSON with the round, and a summary line', async () => {
+  const out = join(dir, 'rtf');
+  const o = parseCommand(attackCommand, ['--attack', 'rtf', '--defense', 'none', '--model', 'lenet', '--images', '4', '--batch', '2', '--out', out, '--bins', '128']);
+  assert.ok(o);
+  const lines = await printed(() => attackCommand.run(o));
   assert.match(lines[0]!, /^rtf vs none on lenet \(round 0\), 4 images in batches of 2: PSNR/);
   assert.ok(existsSync(join(out, 'attack.png')));
   const json = JSON.parse(readFileSync(join(out, 'attack.json'), 'utf8'));
@@ -43,14 +49,7 @@ test('dgp attack --lpips-weights scores every image with LPIPS (AlexNet) and pri
   ]);
   const out = join(dir, 'rtf-lpips');
   const o = parseCommand(attackCommand, ['--attack', 'rtf', '--defense', 'dgp', '--images', '2', '--out', out, '--lpips-weights', weights])!;
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (s: string) => lines.push(s);
-  try {
-    await attackCommand.run(o);
-  } finally {
-    console.log = log;
-  }
+  const lines = await printed(() => attackCommand.run(o));
   assert.match(lines[0]!, / LPIPS \d+\.\d{3},/);
   const json = JSON.parse(readFileSync(join(out, 'attack.json'), 'utf8'));
   assert.ok(json.summary.lpips > 0, `LPIPS ${json.summary.lpips}`);
