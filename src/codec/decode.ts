@@ -5,8 +5,8 @@
 import { checkPositions, type ClientUpdate, type TensorLayout, type UpdateTensor } from '../common/update.js';
 import type { PositionTensor } from './encode.js';
 import {
-  bitmapBytes, CODINGS, DEFAULT_MAX_ENTRIES, DTYPE_BYTES, DTYPES, FIXED_HEADER_BYTES, KINDS, LITTLE_ENDIAN_HOST,
-  MAGIC, MAX_NAME_BYTES, MAX_RANK, type MessageHeader, type MessageKind, VERSION, WireFormatError,
+  bitmapBytes, CODINGS, DEFAULT_MAX_ENTRIES, DTYPE_BYTES, DTYPES, FIXED_HEADER_BYTES, KINDS, levelBits, LITTLE_ENDIAN_HOST, MAX_LEVELS,
+  MAGIC, MAX_NAME_BYTES, MAX_RANK, type MessageHeader, type MessageKind, VERSION, type WireDtype, WireFormatError,
 } from './format.js';
 import { fromHalfBits } from './half.js';
 
@@ -151,6 +151,37 @@ function readTensor(r: Reader, t: number, o: DecodeOptions, budget: { entries: n
   return { name, shape, kind: 'sparse', indices, values: readValues(r, k, dtype, label) };
 }
 
+/** A quantiser's block: scale (float64) | s (varint) | count codes of levelBits(s) bits, each q + s in [0, 2s]. */
+function readLevels(r: Reader, count: number, label: string): Float32Array {
+  r.need(8, `${label} levels scale`);
+  const scale = r.view.getFloat64(r.at, true);
+  r.at += 8;
+  if (!(Number.isFinite(scale) && scale >= 0)) throw fail(`${label}: levels scale ${scale} is not a finite non-negative number`);
+  const s = r.varint(`${label} level count`);
+  if (s < 1 || s > MAX_LEVELS) throw fail(`${label}: ${s} levels, outside 1..${MAX_LEVELS}`);
+  const bits = levelBits(s);
+  const bytes = Math.ceil((count * bits) / 8);
+  r.need(bytes, `${label} ${count} codes of ${bits} bits`);
+  const out = new Float32Array(count);
+  const mask = (1 << bits) - 1;
+  let acc = 0;
+  let filled = 0;
+  let at = r.at;
+  for (let j = 0; j < count; j++) {
+    while (filled < bits) {
+      acc |= r.bytes[at++]! << filled;
+      filled += 8;
+    }
+    const code = acc & mask;
+    acc >>>= bits;
+    filled -= bits;
+    if (code > 2 * s) throw fail(`${label}: code ${code} at slot ${j} is above 2s = ${2 * s}`);
+    out[j] = ((code - s) * scale) / s;
+  }
+  r.at += bytes;
+  return out;
+}
+
 function readBitmap(r: Reader, n: number, k: number, label: string): Uint32Array {
   const bytes = bitmapBytes(n);
   r.need(bytes, `${label} bitmap`);
@@ -186,8 +217,9 @@ function readGaps(r: Reader, n: number, k: number, label: string): Uint32Array {
   return out;
 }
 
-function readValues(r: Reader, count: number, dtype: 'float32' | 'float16' | 'none', label: string): Float32Array {
-  const size = DTYPE_BYTES[dtype];
+function readValues(r: Reader, count: number, dtype: WireDtype, label: string): Float32Array {
+  if (dtype === 'levels') return readLevels(r, count, label);
+  const size = DTYPE_BYTES[dtype as Exclude<WireDtype, 'levels'>];
   r.need(count * size, `${label} ${count} ${dtype} values`);
   const out = new Float32Array(count);
   if (dtype === 'float16') {

@@ -1,10 +1,10 @@
 // Encoder of the wire format (see format.ts). The size of every part is planned first, so a
 // message is written into one exactly-sized buffer and its size is known without writing it.
 import { sizeOf } from '../common/tensors.js';
-import { checkPositions, type ClientUpdate, type UpdateTensor } from '../common/update.js';
+import { checkPositions, type ClientUpdate, type Levels, type UpdateTensor } from '../common/update.js';
 import {
-  bitmapBytes, choosePositionCoding, CODINGS, DTYPE_BYTES, DTYPES, FIXED_HEADER_BYTES, KINDS,
-  LITTLE_ENDIAN_HOST, MAGIC, MAX_RANK, type MessageHeader, type PositionCoding, varintBytes, VERSION,
+  bitmapBytes, choosePositionCoding, CODINGS, DTYPE_BYTES, DTYPES, FIXED_HEADER_BYTES, KINDS, levelBits, levelsBytes,
+  LITTLE_ENDIAN_HOST, MAGIC, MAX_LEVELS, MAX_RANK, type MessageHeader, type PositionCoding, varintBytes, VERSION,
   type WireDtype, WireFormatError,
 } from './format.js';
 import { toHalfBits } from './half.js';
@@ -35,12 +35,14 @@ interface Plan {
   coding: PositionCoding;
   indices: Uint32Array | null;
   values: Float32Array | null;
+  levels: Levels | null;
   bytes: number;
 }
 
 const utf8 = new TextEncoder();
 
 function plan(u: UpdateTensor | PositionTensor, dtype: WireDtype, shared: Uint32Array | undefined): Plan {
+  // dtype becomes 'levels' below for a quantiser's tensor.
   const n = sizeOf(u.shape);
   if (u.shape.length > MAX_RANK) throw new WireFormatError(`tensor "${u.name}": rank ${u.shape.length} exceeds ${MAX_RANK}`);
   for (const d of u.shape) {
@@ -63,8 +65,26 @@ function plan(u: UpdateTensor | PositionTensor, dtype: WireDtype, shared: Uint32
     }
     bytes += varintBytes(indices.length);
   }
-  bytes += (values ? values.length : 0) * DTYPE_BYTES[dtype];
-  return { label: u.name, name, shape: u.shape, n, dtype, coding, indices, values, bytes };
+  // A quantiser's integers travel as such unless the caller asked for float16.
+  const levels = 'kind' in u && u.levels && dtype === 'float32' ? checkedLevels(u.name, u.values, u.levels) : null;
+  if (levels) dtype = 'levels';
+  bytes += levels ? levelsBytes(levels.q.length, levels.s) : (values ? values.length : 0) * DTYPE_BYTES[dtype as Exclude<WireDtype, 'levels'>];
+  return { label: u.name, name, shape: u.shape, n, dtype, coding, indices, values, levels, bytes };
+}
+
+/** The levels, after checking that they give exactly the values they stand for. */
+function checkedLevels(name: string, values: Float32Array, l: Levels): Levels {
+  const { scale, s, q } = l;
+  if (!(Number.isInteger(s) && s >= 1 && s <= MAX_LEVELS) || !(Number.isFinite(scale) && scale >= 0) || q.length !== values.length) {
+    throw new WireFormatError(`tensor "${name}": levels (scale ${scale}, s ${s}, ${q.length} integers) do not describe ${values.length} values`);
+  }
+  for (let j = 0; j < q.length; j++) {
+    const k = q[j]!;
+    if (!(k >= -s && k <= s) || Math.fround((k * scale) / s) !== values[j]) {
+      throw new WireFormatError(`tensor "${name}": level ${k} at slot ${j} does not give its value ${values[j]}`);
+    }
+  }
+  return l;
 }
 
 function sameSet(a: Uint32Array, b: Uint32Array): boolean {
@@ -153,7 +173,8 @@ function writeTensor(out: Uint8Array, view: DataView, at: number, p: Plan): numb
       }
     }
   }
-  if (p.values) at = writeValues(out, view, at, p.values, p.dtype, p.label);
+  if (p.levels) at = writeLevels(out, view, at, p.levels);
+  else if (p.values) at = writeValues(out, view, at, p.values, p.dtype, p.label);
   return at;
 }
 
@@ -182,6 +203,25 @@ function writeValues(out: Uint8Array, view: DataView, at: number, v: Float32Arra
   if (LITTLE_ENDIAN_HOST) out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
   else for (let j = 0; j < v.length; j++) view.setFloat32(at + 4 * j, v[j]!, true);
   return at + 4 * v.length;
+}
+
+function writeLevels(out: Uint8Array, view: DataView, at: number, l: Levels): number {
+  view.setFloat64(at, l.scale, true);
+  at = writeVarint(out, at + 8, l.s);
+  const bits = levelBits(l.s);
+  let acc = 0;
+  let filled = 0;
+  for (let j = 0; j < l.q.length; j++) {
+    acc |= (l.q[j]! + l.s) << filled;
+    filled += bits;
+    while (filled >= 8) {
+      out[at++] = acc & 0xff;
+      acc >>>= 8;
+      filled -= 8;
+    }
+  }
+  if (filled > 0) out[at++] = acc & 0xff;
+  return at;
 }
 
 function writeVarint(out: Uint8Array, at: number, v: number): number {

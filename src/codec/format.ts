@@ -21,10 +21,25 @@ export const DEFAULT_MAX_ENTRIES = 2 ** 28;
 export type MessageKind = 'update' | 'aggregate' | 'positions';
 export const KINDS: readonly MessageKind[] = ['update', 'aggregate', 'positions'];
 
-/** 'none' marks a positions-only tensor (a message of kind 'positions'). */
-export type WireDtype = 'float32' | 'float16' | 'none';
-export const DTYPES: readonly WireDtype[] = ['float32', 'float16', 'none'];
-export const DTYPE_BYTES: Record<WireDtype, number> = { float32: 4, float16: 2, none: 0 };
+/**
+ * 'none' marks a positions-only tensor (a message of kind 'positions'). 'levels': a quantiser's
+ * integers, scale (float64) | s (varint) | each q + s in levelBits(s) bits, low bits first.
+ */
+export type WireDtype = 'float32' | 'float16' | 'none' | 'levels';
+export const DTYPES: readonly WireDtype[] = ['float32', 'float16', 'none', 'levels'];
+export const DTYPE_BYTES: Record<Exclude<WireDtype, 'levels'>, number> = { float32: 4, float16: 2, none: 0 };
+/** Most quantisation levels a 'levels' tensor may declare (QSGD's own bound). */
+export const MAX_LEVELS = 1 << 16;
+
+/** Bits per entry for integers in [-s, s]. */
+export function levelBits(s: number): number {
+  return 32 - Math.clz32(2 * s);
+}
+
+/** Bytes of a 'levels' value block of `count` entries. */
+export function levelsBytes(count: number, s: number): number {
+  return 8 + varintBytes(s) + Math.ceil((count * levelBits(s)) / 8);
+}
 
 export type PositionCoding = 'dense' | 'bitmap' | 'gaps' | 'shared';
 export const CODINGS: readonly PositionCoding[] = ['dense', 'bitmap', 'gaps', 'shared'];

@@ -9,11 +9,22 @@ export interface TensorLayout {
   shape: number[];
 }
 
+/**
+ * A quantiser's exact form of its values (QSGD, scaled sign): values[j] = fround(q[j] * scale / s)
+ * with integer q[j] in [-s, s], so the codec can send about log2(2s + 1) bits per entry.
+ */
+export interface Levels {
+  scale: number;
+  s: number;
+  q: Int32Array;
+}
+
 export interface DenseUpdate {
   name: string;
   shape: number[];
   kind: 'dense';
   values: Float32Array;
+  levels?: Levels;
 }
 
 export interface SparseUpdate {
@@ -24,6 +35,7 @@ export interface SparseUpdate {
   indices: Uint32Array;
   /** values[j] belongs at indices[j]. */
   values: Float32Array;
+  levels?: Levels;
 }
 
 export type UpdateTensor = DenseUpdate | SparseUpdate;

@@ -23,15 +23,18 @@ export function qsgd(options: QsgdOptionsInput = {}): Defense<null> {
     for (let i = 0; i < x.length; i++) sq += x[i]! * x[i]!;
     const norm = Math.sqrt(sq);
     const out = new Float32Array(x.length);
+    const q = new Int32Array(x.length);
     if (norm > 0) {
       for (let i = 0; i < x.length; i++) {
         const r = (Math.abs(x[i]!) / norm) * s;
         const lower = Math.floor(r);
         const level = rng.uniform() < r - lower ? lower + 1 : lower;
-        out[i] = (Math.sign(x[i]!) * norm * level) / s;
+        q[i] = Math.sign(x[i]!) * level;
+        out[i] = (q[i]! * norm) / s;
       }
     }
-    return denseUpdate(t.name, t.shape, out);
+    // The integers go beside the values, so the codec can send log2(2s + 1) bits per entry.
+    return { ...denseUpdate(t.name, t.shape, out), levels: { scale: norm, s, q } };
   });
 }
 
@@ -44,7 +47,11 @@ export function scaledSign(): Defense<null> {
     for (let i = 0; i < x.length; i++) sum += Math.abs(x[i]!);
     const scale = x.length > 0 ? sum / x.length : 0;
     const out = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) out[i] = x[i]! > 0 ? scale : x[i]! < 0 ? -scale : 0;
-    return denseUpdate(t.name, t.shape, out);
+    const q = new Int32Array(x.length);
+    for (let i = 0; i < x.length; i++) {
+      q[i] = x[i]! > 0 ? 1 : x[i]! < 0 ? -1 : 0;
+      out[i] = q[i]! * scale;
+    }
+    return { ...denseUpdate(t.name, t.shape, out), levels: { scale, s: 1, q } };
   });
 }
