@@ -36,6 +36,7 @@ function defenses(o: { pTop: number; pKeep: number; dpClip: number; dpLow: numbe
 const schema = z.object({
   out: z.string(),
   images: int().positive().default(8),
+  batch: int().positive().default(1),
   round: int().min(0).default(0),
   seed: int().default(7),
   first: int().min(0).default(0),
@@ -51,6 +52,8 @@ const schema = z.object({
   attacks: z.string().default('dlg,ig,rtf'),
   dataDir: z.string().optional(),
   lpipsWeights: z.string().optional(),
+}).superRefine((o, ctx) => {
+  if (o.images % o.batch !== 0) ctx.addIssue({ code: 'custom', path: ['images'], message: `must be a multiple of --batch (${o.batch})` });
 });
 
 type Options = z.infer<typeof schema>;
@@ -85,7 +88,8 @@ export const privacyTableCommand: Command<typeof schema> = {
   usage: 'dgp privacy-table --out runs/privacy [--images 8 --dlg-iterations 1000 --ig-iterations 500]',
   options: {
     out: { type: 'string', description: 'output folder: table.md, table.json and one grid per row' },
-    images: { type: 'string', description: 'CIFAR-10 test images attacked per row, one per client update (batch 1)', default: '8' },
+    images: { type: 'string', description: 'CIFAR-10 test images attacked per row', default: '8' },
+    batch: { type: 'string', description: 'images per client update (the attacker knows the batch size; --images must be a multiple)', default: '1' },
     round: { type: 'string', description: 'training rounds of the attacked models (0: at initialisation)', default: '0' },
     seed: { type: 'string', description: 'seed of models, attack starts and DP noise (7: a LeNet that is confidently right on none of images 0-7, whose gradients would carry almost nothing)', default: '7' },
     first: { type: 'string', description: 'index of the first attacked test image', default: '0' },
@@ -139,7 +143,7 @@ export const privacyTableCommand: Command<typeof schema> = {
         data,
         images: o.images,
         first: o.first,
-        batch: 1,
+        batch: o.batch,
         seed: o.seed,
         iterations: p.iterations,
         restarts: p.restarts,
@@ -164,7 +168,7 @@ export const privacyTableCommand: Command<typeof schema> = {
     // What 'nothing recovered' scores: the data set's mean colour as every reconstruction.
     const batch = getBatch(data.test, Array.from({ length: o.images }, (_, i) => o.first + i), { normalize: true });
     const blank = scoreReconstruction({ truth: batch.x, recon: new Float32Array(batch.x.length), shape: batch.shape, mean: data.test.mean, std: data.test.std, match: 'none' });
-    const setting = `CIFAR-10 test images ${o.first}-${o.first + o.images - 1} (fixtures subset), batch 1, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${o.igModel === 'convnet' ? 'ConvNet (global average pooling)' : 'ConvNet with its last feature map flattened (convnet-flat)'}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${INVERTING_GRADIENTS.spec.tv}, labels recovered from the update (iDLG rule); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent; '≥ 30 dB' counts the images reconstructed to at least 30 dB. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
+    const setting = `CIFAR-10 test images ${o.first}-${o.first + o.images - 1} (fixtures subset), batch ${o.batch}, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${o.igModel === 'convnet' ? 'ConvNet (global average pooling)' : 'ConvNet with its last feature map flattened (convnet-flat)'}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${INVERTING_GRADIENTS.spec.tv}, labels recovered from the update (${o.batch === 1 ? 'iDLG rule' : 'bias-corrected counting'}); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent; '≥ 30 dB' counts the images reconstructed to at least 30 dB. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
     const table = renderTable(rows, isLpipsBackend(lpips));
     writeFileSync(join(o.out, 'table.md'), `${table}\n\n${setting}\n`);
     writeFileSync(join(o.out, 'table.json'), JSON.stringify({ setting, options: o, rows }, null, 2));

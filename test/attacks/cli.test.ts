@@ -62,6 +62,7 @@ test('dgp attack options are checked, defense flags (shared with dgp train) vali
   assert.throws(() => parseCommand(attackCommand, ['--attack', 'dlg', '--defense', 'topk', '--p-top', '0.1', '--out', dir]), /invalid --p-top: applies to --defense dgp or adgp, not topk/);
   assert.throws(() => parseCommand(attackCommand, ['--attack', 'dlg', '--defense', 'dgp', '--p-top', '0.9', '--p-keep', '0.5', '--out', dir]), /pTop \+ pKeep must be at most 1/);
   assert.throws(() => parseCommand(attackCommand, ['--attack', 'dlg', '--defense', 'adgp', '--out', dir]), /invalid --defense: adgp is a protocol between clients and a broadcaster/);
+  assert.throws(() => parseCommand(privacyTableCommand, ['--out', dir, '--images', '6', '--batch', '4']), /invalid --images: must be a multiple of --batch \(4\)/);
 });
 
 test('dgp privacy-table runs every row on a tiny budget and writes the table', async () => {
