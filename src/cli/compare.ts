@@ -1,14 +1,15 @@
-// `dgp compare`: the same federated run under five defenses (undefended, DGP with and without
-// error feedback, Top-k, DP noise), one after the other, and a markdown table of final test
-// accuracy and bytes per client up and down (src/federation/compare.ts).
-import { writeFileSync } from 'node:fs';
+// `dgp compare`: the same federated run under six defenses (undefended, DGP with and without
+// error feedback, ADGP, Top-k, DP noise), one after the other, and a markdown table of final test
+// accuracy and bytes per client up and down (src/federation/compare.ts), with figures on --out.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { loadDataset } from '../data/index.js';
 import {
   compareDefenses, comparisonTable, defaultConfigs, refineRunFlags, specFromOptions, strategyOptions, strategyShape, trainingOptions,
   trainingShape,
 } from '../federation/index.js';
-import { ProgressBar } from '../report/index.js';
+import { accuracyFigure, bandwidthFigure, lossFigure, ProgressBar, writeLinePlot } from '../report/index.js';
 import { type Command, int, num } from './args.js';
 
 const DEFAULTS = { model: 'lenet', init: 'dlg', batchSize: 32, lr: 0.03, schedule: 'constant' } as const;
@@ -20,11 +21,12 @@ const schema = z.object({
   rounds: int().positive().default(500),
   dpClip: num().positive().default(1),
   dpNoise: num().min(0).default(0.01),
+  out: z.string().optional(),
 }).superRefine((o, ctx) => refineRunFlags(o, ctx));
 
 export const compareCommand: Command<typeof schema> = {
   name: 'compare',
-  summary: 'train the same federated run under five defenses and print accuracy and bytes per client as a markdown table',
+  summary: 'train the same federated run under six defenses; accuracy and bytes per client as a table and figures',
   usage: 'dgp compare [--dataset mnist --model lenet --clients 10 --batch-size 32 --rounds 500 --lr 0.03] [--json out.json]',
   options: {
     ...trainingOptions(DEFAULTS),
@@ -33,6 +35,7 @@ export const compareCommand: Command<typeof schema> = {
     ...strategyOptions,
     'dp-clip': { type: 'string', description: 'DP row: bound on each client update\'s L2 norm', default: '1' },
     'dp-noise': { type: 'string', description: 'DP row: noise std over the clip bound', default: '0.01' },
+    out: { type: 'string', description: 'folder for table.md, compare.json and the figures (loss.svg, bandwidth.svg; accuracy.svg with --eval-every)' },
   },
   schema,
   async run(o) {
@@ -46,8 +49,19 @@ export const compareCommand: Command<typeof schema> = {
     });
     bar?.finish();
     console.log(`${base.model.name} on ${base.dataset}, ${base.clients} clients x ${base.batchSize} examples, ${base.rounds} rounds of ${base.algorithm}, lr ${base.lr} (${base.schedule}), seed ${base.seed}\n`);
+    const setting = `${base.model.name} on ${base.dataset}, ${base.clients} clients x ${base.batchSize} examples, ${base.rounds} rounds`;
     console.log(comparisonTable(rows));
     console.log(`\n${rows.map((r) => `${r.label}: ${r.seconds.toFixed(0)} s`).join('; ')}`);
     if (o.json) writeFileSync(o.json, JSON.stringify({ spec: base, rows }, null, 2));
+    if (o.out) {
+      mkdirSync(o.out, { recursive: true });
+      writeFileSync(join(o.out, 'table.md'), `${comparisonTable(rows)}\n`);
+      writeFileSync(join(o.out, 'compare.json'), JSON.stringify({ spec: base, rows }, null, 2));
+      writeLinePlot(join(o.out, 'loss.svg'), lossFigure(rows, setting));
+      writeLinePlot(join(o.out, 'bandwidth.svg'), bandwidthFigure(rows, `${setting}: accuracy against bytes`));
+      const accuracy = accuracyFigure(rows, setting);
+      if (accuracy) writeLinePlot(join(o.out, 'accuracy.svg'), accuracy);
+      console.log(`wrote ${o.out}/table.md, compare.json, loss.svg, bandwidth.svg${accuracy ? ', accuracy.svg' : ''}`);
+    }
   },
 };

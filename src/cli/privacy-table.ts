@@ -11,7 +11,7 @@ import { INVERTING_GRADIENTS } from '../attacks/optimization.js';
 import { getBatch } from '../data/index.js';
 import { isLpipsBackend, scoreReconstruction } from '../metrics/index.js';
 import type { Model } from '../models/index.js';
-import { markdownTable, ProgressBar } from '../report/index.js';
+import { markdownTable, privacyFigure, ProgressBar, writeLinePlot } from '../report/index.js';
 import { type Command, int, num } from './args.js';
 import { attackedModel, commonOptions, loadData, lpipsFor, summaryLine, writeExperiment } from './attack.js';
 
@@ -87,7 +87,7 @@ export const privacyTableCommand: Command<typeof schema> = {
   summary: 'DLG, Inverting Gradients (plain and mask-aware) and Robbing the Fed against none, DGP, Top-k and DP: the README table',
   usage: 'dgp privacy-table --out runs/privacy [--images 8 --dlg-iterations 1000 --ig-iterations 500]',
   options: {
-    out: { type: 'string', description: 'output folder: table.md, table.json and one grid per row' },
+    out: { type: 'string', description: 'output folder: table.md, table.json, psnr.svg and one grid per row' },
     images: { type: 'string', description: 'CIFAR-10 test images attacked per row', default: '8' },
     batch: { type: 'string', description: 'images per client update (the attacker knows the batch size; --images must be a multiple)', default: '1' },
     round: { type: 'string', description: 'training rounds of the attacked models (0: at initialisation)', default: '0' },
@@ -172,6 +172,8 @@ export const privacyTableCommand: Command<typeof schema> = {
     const table = renderTable(rows, isLpipsBackend(lpips));
     writeFileSync(join(o.out, 'table.md'), `${table}\n\n${setting}\n`);
     writeFileSync(join(o.out, 'table.json'), JSON.stringify({ setting, options: o, rows }, null, 2));
+    const measured = rows.filter((r) => r.summary).map((r) => ({ attack: r.attack, defense: r.defense, psnr: r.summary!.psnr }));
+    writeLinePlot(join(o.out, 'psnr.svg'), privacyFigure(measured, `Reconstruction quality per defense (batch ${o.batch}, round ${o.round})`));
     console.log(table);
     console.log(`\n${setting}`);
   },

@@ -13,3 +13,6 @@ export {
 } from './svg.js';
 export { formatCell, markdownTable, textTable, type Align, type Cell, type TableOptions } from './tables.js';
 export { formatDuration, ProgressBar, type ProgressOptions, type ProgressStream } from './progress.js';
+export {
+  accuracyFigure, bandwidthFigure, lossFigure, privacyFigure, type CurveInput, type PrivacyInput, type TradeoffInput,
+} from './figures.js';
