@@ -55,8 +55,13 @@ export interface PrivacyInput {
   psnr: number;
 }
 
-/** PSNR per defense (categories), one dotted line per attack; exact read-outs are capped for the axis. */
+/**
+ * PSNR per defense (categories, named without their parenthesised details so the axis stays
+ * legible), one line per attack, dashed for mask-aware ones; exact read-outs are capped for the axis.
+ */
 export function privacyFigure(rows: readonly PrivacyInput[], title: string, cap = 60): LinePlotSpec {
+  const short = (d: string) => d.replace(/\s*\(.*\)$/, '');
+  rows = rows.map((r) => ({ ...r, defense: short(r.defense) }));
   const defenses = [...new Set(rows.map((r) => r.defense))];
   const attacks = [...new Set(rows.map((r) => r.attack))];
   return {

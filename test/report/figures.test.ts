@@ -20,8 +20,8 @@ test('accuracy, loss and bandwidth figures take their numbers from the rows', ()
 test('the privacy figure: defenses as categories, one series per attack, exact read-outs capped', () => {
   const spec = privacyFigure([
     { attack: 'ig', defense: 'none', psnr: 46.8 },
-    { attack: 'ig', defense: 'DGP', psnr: 11.9 },
-    { attack: 'ig-mask', defense: 'DGP', psnr: 28 },
+    { attack: 'ig', defense: 'DGP (drop top 5 %, send 20 %)', psnr: 11.9 },
+    { attack: 'ig-mask', defense: 'DGP (drop top 5 %, send 20 %)', psnr: 28 },
     { attack: 'rtf', defense: 'none', psnr: 164.9 },
   ], 't');
   assert.deepEqual(spec.xCategories, ['none', 'DGP']);
