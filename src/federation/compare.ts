@@ -12,7 +12,7 @@ export interface CompareConfig {
   defense: FederatedSpec['defense'];
 }
 
-/** The five configurations of the comparison; `dp` sets the DP row's clip and noise multiplier. */
+/** The six configurations of the comparison; `dp` sets the DP row's clip and noise multiplier. */
 export function defaultConfigs(dp: { clip: number; noiseMultiplier: number }): CompareConfig[] {
   return [
     { label: 'undefended', defense: { name: 'none', options: {} } },
