@@ -40,7 +40,10 @@ export interface TradeoffInput {
 
 /** Final test accuracy against megabytes per client (up + down): one point per configuration. */
 export function bandwidthFigure(rows: readonly TradeoffInput[], title: string): LinePlotSpec {
+  const most = Math.max(...rows.map((r) => (r.upPerClient + r.downPerClient) / 1e6));
   return {
+    // From zero, and a margin past the largest, so no point sits on the frame.
+    xRange: [0, most * 1.1],
     series: rows.map((r) => ({ name: r.label, points: [[(r.upPerClient + r.downPerClient) / 1e6, 100 * r.testAccuracy]] })),
     title,
     xLabel: 'MB per client, up + down, whole run',

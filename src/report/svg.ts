@@ -78,10 +78,11 @@ const fmt = (v: number) => String(Math.round(v * 100) / 100);
 
 /** The plot as SVG text. */
 export function linePlotSvg(spec: LinePlotSpec): string {
-  const width = spec.width ?? 640;
-  const height = spec.height ?? 400;
   const cats = spec.xCategories;
   const legendWidth = spec.series.length ? 36 + 7 * Math.max(...spec.series.map((s) => s.name.length)) : 0;
+  // By default the plot area keeps about 460 px however long the legend's names are.
+  const width = spec.width ?? Math.max(640, 540 + legendWidth);
+  const height = spec.height ?? 400;
   const margin = { left: 64, right: 16 + legendWidth, top: spec.title ? 36 : 16, bottom: spec.xLabel ? 52 : 36 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
@@ -106,7 +107,7 @@ export function linePlotSvg(spec: LinePlotSpec): string {
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="white"/>`);
-  if (spec.title) out.push(`<text x="${fmt(margin.left + plotW / 2)}" y="22" text-anchor="middle" font-size="15">${escapeXml(spec.title)}</text>`);
+  if (spec.title) out.push(`<text x="${fmt(width / 2)}" y="22" text-anchor="middle" font-size="15">${escapeXml(spec.title)}</text>`);
   out.push('<g class="grid" stroke="#e5e5e5" stroke-width="1">');
   for (const t of yTicksShown) out.push(`<line x1="${margin.left}" x2="${fmt(margin.left + plotW)}" y1="${fmt(sy(t))}" y2="${fmt(sy(t))}"/>`);
   out.push('</g>');
