@@ -276,22 +276,34 @@ function twoLoop(g: Float64Array, S: Float32Array[], Y: Float32Array[], rho: num
   for (let i = 0; i < n; i++) q[i] = -g[i]!;
   const alpha = new Float64Array(S.length);
   for (let k = S.length - 1; k >= 0; k--) {
-    const s = S[k]!;
-    const y = Y[k]!;
-    let a = 0;
-    for (let i = 0; i < n; i++) a += s[i]! * q[i]!;
-    a *= rho[k]!;
+    const a = dot32(S[k]!, q) * rho[k]!;
     alpha[k] = a;
-    for (let i = 0; i < n; i++) q[i] -= a * y[i]!;
+    axpy32(-a, Y[k]!, q);
   }
   for (let i = 0; i < n; i++) q[i] *= hDiag;
-  for (let k = 0; k < S.length; k++) {
-    const s = S[k]!;
-    const y = Y[k]!;
-    let b = 0;
-    for (let i = 0; i < n; i++) b += y[i]! * q[i]!;
-    const c = alpha[k]! - b * rho[k]!;
-    for (let i = 0; i < n; i++) q[i] += c * s[i]!;
-  }
+  for (let k = 0; k < S.length; k++) axpy32(alpha[k]! - dot32(Y[k]!, q) * rho[k]!, S[k]!, q);
   return q;
+}
+
+/** s . q with four partial sums: a single sum waits on each addition, four keep the adder busy. */
+function dot32(s: Float32Array, q: Float64Array): number {
+  const n = q.length;
+  const m = n & ~3;
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  for (let i = 0; i < m; i += 4) {
+    a0 += s[i]! * q[i]!;
+    a1 += s[i + 1]! * q[i + 1]!;
+    a2 += s[i + 2]! * q[i + 2]!;
+    a3 += s[i + 3]! * q[i + 3]!;
+  }
+  for (let i = m; i < n; i++) a0 += s[i]! * q[i]!;
+  return a0 + a1 + (a2 + a3);
+}
+
+/** q += c y */
+function axpy32(c: number, y: Float32Array, q: Float64Array): void {
+  for (let i = 0; i < q.length; i++) q[i] += c * y[i]!;
 }
