@@ -8,7 +8,7 @@ import { clientLevelPrivacy } from '../federation/accounting.js';
 import { ClientHub } from '../federation/net.js';
 import type { FederatedSpec } from '../federation/spec.js';
 import {
-  defenseFromFlags, defenseOptions, defenseShape, firstImages, refineRunFlags, runFederated, runOptions, runShape, specFromOptions,
+  defenseFromFlags, defenseOptions, defenseShape, trainingImages, refineRunFlags, runFederated, runOptions, runShape, specFromOptions,
   trainingOptions, trainingShape,
 } from '../federation/index.js';
 import { createModel, type ModelName, saveSafetensors } from '../models/index.js';
@@ -111,7 +111,7 @@ export const trainCommand: Command<typeof schema> = {
     const data = await loadDataset(o.dataset, { dataDir: o.dataDir });
     if (isFederated(o)) return trainFederated(o, data, t0);
     const epochs = o.epochs ?? 1;
-    const train = o.trainLimit !== undefined ? firstImages(data.train, o.trainLimit) : data.train;
+    const train = trainingImages(data, o.trainLimit);
     const test = data.test;
     const model = createModel(o.model, { inputShape: [train.channels, train.height, train.width], width: o.width, init: o.init });
     const milestones = (o.lrSteps ?? '').split(',').filter(Boolean).map((s) => s.split(':').map(Number) as [number, number]);

@@ -123,6 +123,11 @@ export interface Broadcaster {
   decide(layout: Layout, bands: readonly (readonly Uint32Array[])[]): CommonSet;
 }
 
+/** The broadcaster's options within an ADGP client's: the DGP split (error feedback is the clients' business). */
+export function broadcasterOptionsOf(clientOptions: Record<string, unknown>): AdgpBroadcasterOptionsInput {
+  return { pTop: clientOptions['pTop'], pKeep: clientOptions['pKeep'] } as AdgpBroadcasterOptionsInput;
+}
+
 export function createBroadcaster(options: AdgpBroadcasterOptionsInput = {}): Broadcaster {
   const o = parseOptions(broadcasterSchema, options, 'adgp broadcaster');
   return {

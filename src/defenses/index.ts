@@ -11,7 +11,7 @@ export {
   computeRdp, rdpToEpsilon, dpSgdEpsilon, DEFAULT_RDP_ORDERS, type RdpConversion, type DpSgdAccounting,
 } from './rdp.js';
 export {
-  adgpClient, createBroadcaster, voteCommonSet, downloadBytes, adgpUploadBytes, sharedOf,
+  adgpClient, broadcasterOptionsOf, createBroadcaster, voteCommonSet, downloadBytes, adgpUploadBytes, sharedOf,
   type AdgpClient, type AdgpClientState, type AdgpPending, type Broadcaster, type CommonSet, type CommonSetPolicy,
   type DownloadBytes, type AdgpClientOptionsInput, type AdgpBroadcasterOptionsInput,
 } from './adgp.js';

@@ -8,7 +8,7 @@ import { qsgd, qsgdSchema, scaledSign } from './quantize.js';
 import { randomk, randomkSchema, topk, topkSchema } from './sparsify.js';
 import { parseOptions } from './options.js';
 import type { Defense } from './types.js';
-import { adgpClient, createBroadcaster } from './adgp.js';
+import { adgpClient, broadcasterOptionsOf, createBroadcaster } from './adgp.js';
 
 interface Entry {
   /** Whether error feedback is on when the options do not say. */
@@ -82,5 +82,5 @@ export function checkFederatedDefense(name: string, options: Record<string, unkn
     return;
   }
   adgpClient(options);
-  createBroadcaster({ pTop: options['pTop'] as number | undefined, pKeep: options['pKeep'] as number | undefined });
+  createBroadcaster(broadcasterOptionsOf(options));
 }

@@ -10,8 +10,11 @@ import { type AdgpBroadcasterOptionsInput, type CommonSet, createBroadcaster, sh
 import { decodeMessage, encodeMessage, EVERYONE, type SharedPositions } from './wire.js';
 
 export interface BroadcasterParty {
-  /** The common set from the proposals that decode; those that do not are returned as rejected. */
-  commit(round: number, proposals: readonly { clientId: number; message: Uint8Array }[]): { commit: Uint8Array; rejected: { clientId: number; reason: string }[] };
+  /**
+   * The common set from the proposals that decode, as the commit message and as the shared
+   * positions the round's values travel at; proposals that do not decode come back as rejected.
+   */
+  commit(round: number, proposals: readonly { clientId: number; message: Uint8Array }[]): { commit: Uint8Array; shared: SharedPositions; rejected: { clientId: number; reason: string }[] };
 }
 
 export function broadcasterParty(params: readonly TensorLayout[], options: AdgpBroadcasterOptionsInput): BroadcasterParty {
@@ -32,7 +35,8 @@ export function broadcasterParty(params: readonly TensorLayout[], options: AdgpB
       if (bands.length === 0) throw new Error(`round ${round}: no client proposal to form the ADGP common set from`);
       const common = broadcaster.decide(params, bands);
       const positions = common.tensors.map((t, i) => ({ name: t.name, shape: [...params[i]!.shape], indices: t.indices }));
-      return { commit: encodeMessage({ type: 'commit', round }, encodePositions({ round, clientId: EVERYONE }, positions)), rejected };
+      const commit = encodeMessage({ type: 'commit', round }, encodePositions({ round, clientId: EVERYONE }, positions));
+      return { commit, shared: sharedOf(common), rejected };
     },
   };
 }

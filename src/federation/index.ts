@@ -7,7 +7,7 @@ export { Replica, stateLayout, type ModelLayout } from './replica.js';
 export { decodeMessage, encodeMessage, EVERYONE, type Control, type FitTask } from './wire.js';
 export { loadCheckpoint, saveCheckpoint, type Checkpoint, type HistoryEntry } from './checkpoint.js';
 export { lrSchedule, parseSpec, specSchema, type FederatedSpec, type Partition } from './spec.js';
-export { createFederation, firstImages, runFederated, type Federation, type FederatedResult, type RunOptions } from './run.js';
+export { createFederation, runFederated, trainingImages, type Federation, type FederatedResult, type RunOptions } from './run.js';
 export {
   defenseFromFlags, defenseOptions, defenseShape, FEDERATED_DEFAULTS, parsePartition, refineRunFlags, runOptions, runShape, specFromOptions,
   strategyOptions, strategyShape, trainingOptions, trainingShape, type TrainingDefaults,

@@ -10,9 +10,9 @@
 // calls, the server records it as dropped, and it may connect again under its id (it is then synced).
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { z } from 'zod';
-import type { Dataset, DatasetSplits } from '../data/index.js';
+import type { DatasetSplits } from '../data/index.js';
 import type { ClientProxy } from './client.js';
-import { createClient, firstImages } from './run.js';
+import { createClient, trainingImages } from './run.js';
 import { type FederatedSpec, parseSpec } from './spec.js';
 
 export const PROTOCOL = 1;
@@ -90,7 +90,7 @@ const welcomeSchema = z.object({ spec: z.unknown(), data: z.object({ count: z.nu
 
 /** Count and a checksum of the labels of the training images a run uses: the client's data must be the server's. */
 export function dataFingerprint(spec: FederatedSpec, data: DatasetSplits): { count: number; checksum: number } {
-  const train: Dataset = spec.trainLimit !== undefined ? firstImages(data.train, spec.trainLimit) : data.train;
+  const train = trainingImages(data, spec.trainLimit);
   let h = 0x811c9dc5;
   for (let i = 0; i < train.count; i++) h = Math.imul(h ^ train.labels[i]!, 0x01000193) >>> 0;
   return { count: train.count, checksum: h };

@@ -5,7 +5,7 @@ import { Rng } from '../common/rng.js';
 import type { TensorList } from '../common/tensors.js';
 import { layoutOf } from '../common/update.js';
 import { type Dataset, type DatasetSplits, partitionDirichlet, partitionIid } from '../data/index.js';
-import { ADGP, adgpClient, type AdgpBroadcasterOptionsInput, createDefense } from '../defenses/index.js';
+import { ADGP, adgpClient, broadcasterOptionsOf, createDefense } from '../defenses/index.js';
 import { broadcasterParty } from './aligned.js';
 import { createModel, initParams, type Model } from '../models/index.js';
 import { createSgd } from '../optim/index.js';
@@ -72,7 +72,7 @@ interface Common {
 
 function common(input: FederatedSpec, data: DatasetSplits): Common {
   const spec = parseSpec(input);
-  const train = spec.trainLimit !== undefined ? firstImages(data.train, spec.trainLimit) : data.train;
+  const train = trainingImages(data, spec.trainLimit);
   if (spec.clients > train.count) throw new Error(`federated run: clients: ${spec.clients} clients but only ${train.count} training images`);
   const model = createModel(spec.model.name, { inputShape: [train.channels, train.height, train.width], width: spec.model.width, init: spec.model.init });
   const layout: ModelLayout = { params: layoutOf(model.params), buffers: layoutOf(model.buffers) };
@@ -106,10 +106,8 @@ export function createClient(spec: FederatedSpec, data: DatasetSplits, id: numbe
   return clientOf(c, id, c.root.fork());
 }
 
-export interface FederationOptions extends Pick<RunOptions, 'transport' | 'timeoutMs'> {
-  /** Clients elsewhere (e.g. other processes, net.ts), one per id in order: no client is made here. */
-  remote?: readonly ClientProxy[];
-}
+/** `remote`: clients elsewhere (e.g. other processes, net.ts), one per id in order; then no client is made here. */
+export type FederationOptions = Pick<RunOptions, 'transport' | 'timeoutMs' | 'remote'>;
 
 export function createFederation(input: FederatedSpec, data: DatasetSplits, options: FederationOptions = {}): Federation {
   const c = common(input, data);
@@ -121,9 +119,7 @@ export function createFederation(input: FederatedSpec, data: DatasetSplits, opti
   const initial = new Replica(layout, initParams(model.params, spec.seed), initParams(model.buffers, spec.seed), optimizer.options, optimizer.init(layout.params), 0);
   const wrap = options.transport ?? ((p: ClientProxy) => p);
   const proxies = options.remote ?? clients.map((cl) => inProcess(cl));
-  const { name, options: defenseOptions } = spec.defense;
-  // The broadcaster takes the DGP split of the clients' options; error feedback is the clients' business.
-  const broadcaster = name === ADGP ? broadcasterParty(layout.params, { pTop: defenseOptions['pTop'], pKeep: defenseOptions['pKeep'] } as AdgpBroadcasterOptionsInput) : undefined;
+  const broadcaster = spec.defense.name === ADGP ? broadcasterParty(layout.params, broadcasterOptionsOf(spec.defense.options)) : undefined;
   const server = new FederatedServer({ layout, model: initial, strategy, clients: proxies.map(wrap), rng: c.serverRng, timeoutMs: options.timeoutMs, broadcaster });
   return { spec, model, runner, layout, clients, server, test: data.test, history: [] };
 }
@@ -172,6 +168,11 @@ function resumeFrom(fed: Federation, dir: string): Federation {
   fed.server.restore(cp.server, cp.model);
   fed.clients.forEach((c, i) => c.restore(cp.clients[i]!, cp.model));
   return { ...fed, history: cp.history };
+}
+
+/** The training images a run uses: the first `trainLimit` of them, or all. */
+export function trainingImages(data: DatasetSplits, trainLimit?: number): Dataset {
+  return trainLimit !== undefined ? firstImages(data.train, trainLimit) : data.train;
 }
 
 /** The first n images of a data set, sharing its buffers. */

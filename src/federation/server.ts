@@ -7,7 +7,7 @@ import { Rng, type RngState } from '../common/rng.js';
 import type { ClientProxy } from './client.js';
 import { type ModelLayout, type Replica, stateLayout } from './replica.js';
 import type { FitResult, Strategy } from './strategy.js';
-import { type BroadcasterParty, commonSetOf } from './aligned.js';
+import type { BroadcasterParty } from './aligned.js';
 import { decodeWithTensors, encodeMessage, encodeWithTensors, EVERYONE, type SharedPositions } from './wire.js';
 
 export interface Dropout {
@@ -91,10 +91,11 @@ export class FederatedServer {
     let shared: SharedPositions | undefined;
     if (this.setup.broadcaster) {
       // The proposals go to the broadcaster unread; the commit comes back to every proposer.
-      const { commit, rejected } = this.setup.broadcaster.commit(round, answers.map(([c, message]) => ({ clientId: c, message })));
+      const decided = this.setup.broadcaster.commit(round, answers.map(([c, message]) => ({ clientId: c, message })));
+      const { commit, rejected } = decided;
       for (const r of rejected) dropped.push(this.drop(r.clientId, 'fit', new Error(r.reason)));
       const proposers = answers.map(([c]) => c).filter((c) => !rejected.some((r) => r.clientId === c));
-      shared = commonSetOf(commit, layout.params, round).shared;
+      shared = decided.shared;
       answers = await this.gather(proposers, (c) => this.send(c, 'fit', commit, () => clients[c]!.fit(commit)), dropped);
     }
     const results: FitResult[] = [];
