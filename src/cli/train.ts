@@ -5,19 +5,17 @@ import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type DatasetSplits, loadDataset } from '../data/index.js';
 import { clientLevelPrivacy } from '../federation/accounting.js';
-import { ClientHub } from '../federation/net.js';
-import type { FederatedSpec } from '../federation/spec.js';
+import { runFederated, trainingImages } from '../federation/index.js';
 import {
-  defenseFromFlags, defenseOptions, defenseShape, trainingImages, refineRunFlags, runFederated, runOptions, runShape, specFromOptions,
-  trainingOptions, trainingShape,
-} from '../federation/index.js';
+  defenseFromFlags, defenseOptions, defenseShape, refineRunFlags, runOptions, runShape, specFromOptions, trainingOptions, trainingShape,
+} from './run-options.js';
 import { createModel, type ModelName, saveSafetensors } from '../models/index.js';
 import { stepSchedule } from '../optim/index.js';
 import { ProgressBar } from '../report/index.js';
 import { trainCentralized } from '../train/train.js';
 import { type Command, int, num } from './args.js';
 
-const DEFAULTS = { model: 'mlp', init: 'xavier', batchSize: 64, lr: 0.05, schedule: 'cosine' } as const;
+export const DEFAULTS = { model: 'mlp', init: 'xavier', batchSize: 64, lr: 0.05, schedule: 'cosine' } as const;
 
 interface Recipe {
   optimizer: 'sgd' | 'adam';
@@ -36,7 +34,7 @@ interface Recipe {
 const CENTRALISED_RECIPES: Partial<Record<ModelName, Partial<Recipe>>> = {
   lenet: { optimizer: 'adam', lr: 0.005, batchSize: 8, init: 'dlg' },
 };
-const FEDERATED_RECIPES: Partial<Record<ModelName, Partial<Recipe>>> = {
+export const FEDERATED_RECIPES: Partial<Record<ModelName, Partial<Recipe>>> = {
   lenet: { init: 'dlg' },
 };
 
@@ -95,7 +93,7 @@ function isFederated(o: { clients?: number; defense: string }): boolean {
 export const trainCommand: Command<typeof schema> = {
   name: 'train',
   summary: 'train a model, centralised or federated (--clients, --defense), and report test accuracy and bytes',
-  usage: 'dgp train --dataset mnist --model mlp --epochs 1 [--json out.json]\n       dgp train --model lenet --init dlg --clients 10 --batch-size 32 --rounds 300 --lr 0.03 --schedule constant --defense dgp',
+  usage: 'dgp train --dataset mnist --model mlp --epochs 1 [--json out.json]\n       dgp train --model lenet --init dlg --clients 10 --batch-size 32 --rounds 300 --lr 0.03 --schedule constant --defense dgp\n       (clients in other processes or machines: dgp serve and dgp client)',
   options: {
     ...withRecipeNotes(trainingOptions(DEFAULTS)),
     epochs: { type: 'string', description: 'passes over the training set', default: '1' },
@@ -153,13 +151,10 @@ export const trainCommand: Command<typeof schema> = {
 async function trainFederated(o: Options, data: DatasetSplits, t0: number): Promise<void> {
   const spec = specFromOptions(o, defenseFromFlags(o), data.train.count);
   const label = `${spec.algorithm} ${spec.defense.name}`;
-  const hub = o.listen ? await serveClients(o.listen, spec, data, o.wait ?? 300) : undefined;
-  // Processes on a network can hang where in-process clients cannot: a remote run drops them after 600 s by default.
-  const timeoutSeconds = o.clientTimeout ?? (hub ? 600 : undefined);
+  const timeoutSeconds = o.clientTimeout;
   let bar: ProgressBar | undefined;
   let accuracy = '';
   const result = await runFederated(spec, data, {
-    remote: hub?.clients,
     timeoutMs: timeoutSeconds !== undefined ? timeoutSeconds * 1000 : undefined,
     checkpoint: o.checkpoint,
     checkpointEvery: o.checkpointEvery,
@@ -170,7 +165,6 @@ async function trainFederated(o: Options, data: DatasetSplits, t0: number): Prom
     },
   });
   bar?.finish();
-  await hub?.close();
   const seconds = (performance.now() - t0) / 1000;
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
   const bytes = { upPerClient: mean(result.bytesUp), downPerClient: mean(result.bytesDown), up: result.bytesUp, down: result.bytesDown };
@@ -184,21 +178,6 @@ async function trainFederated(o: Options, data: DatasetSplits, t0: number): Prom
   const summary = { mode: 'federated', testAccuracy: result.testAccuracy, testLoss: result.testLoss, rounds: spec.rounds, seconds, bytes, ...(privacy ? { privacy } : {}), spec, history: result.history };
   if (o.json) writeFileSync(o.json, JSON.stringify(summary, null, 2));
   if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: o.model, dataset: o.dataset });
-}
-
-/** Listens on HOST:PORT and waits for every client process; the chosen port goes to stderr first, so a script can start the clients. */
-async function serveClients(listen: string, spec: FederatedSpec, data: DatasetSplits, waitSeconds: number): Promise<ClientHub> {
-  const at = listen.lastIndexOf(':');
-  const host = listen.slice(0, at) || '0.0.0.0';
-  const hub = await ClientHub.listen({ host, port: Number(listen.slice(at + 1)), spec, data, log: (line) => console.error(line) });
-  console.error(`listening on ${host}:${hub.port}; waiting for ${spec.clients} clients (dgp client --connect HOST:${hub.port} --id 0..${spec.clients - 1})`);
-  try {
-    await hub.waitForAll(waitSeconds * 1000);
-  } catch (e) {
-    await hub.close();
-    throw e;
-  }
-  return hub;
 }
 
 /** The help text of the recipe flags says which models have their own default. */

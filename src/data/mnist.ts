@@ -75,7 +75,8 @@ export function loadMnist(opts: MnistOptions = {}): DatasetSplits {
   };
 }
 
-function loadMnistSplit(dir: string, prefix: 'train' | 't10k'): Dataset {
+/** One split (train-* or t10k-* files) of the IDX files in dir. */
+export function loadMnistSplit(dir: string, prefix: 'train' | 't10k'): Dataset {
   const imagesFile = findIdx(dir, `${prefix}-images-idx3-ubyte`);
   const labelsFile = findIdx(dir, `${prefix}-labels-idx1-ubyte`);
   const images = parseIdxImages(readIdx(imagesFile), imagesFile);

@@ -1,26 +1,41 @@
 // ADGP inside a federated round (see src/defenses/adgp.ts for the protocol). Each sampled client
 // answers its fit call with a proposal, the positions of its DGP band; the trusted broadcaster
 // turns the proposals into one common set and sends it back as a commit; each client then uploads
-// its values at exactly those positions, as values only. The broadcaster here is a party the
-// server hands the proposals to unread and that only returns the commit: in this simulation it runs
-// in the server's process, in a deployment it is a separate trusted service.
+// its values at exactly those positions, as values only. `broadcasterParty` is a party the server
+// hands the proposals to unread and that only returns the commit, in the server's process (a
+// simulation); in a deployment the broadcaster is a separate service (src/service/broadcaster.ts)
+// that the clients send their proposals to directly, and the server hands it only their receipts.
 import { decodePositions, encodePositions } from '../codec/index.js';
 import type { TensorLayout } from '../common/update.js';
 import { type AdgpBroadcasterOptionsInput, type CommonSet, createBroadcaster, sharedOf } from '../defenses/index.js';
 import { decodeMessage, encodeMessage, EVERYONE, type SharedPositions } from './wire.js';
 
+/** The broadcaster's answer for one round. */
+export interface Decision {
+  /** The commit message (the common set as positions) and the shared positions its values travel at. */
+  commit: Uint8Array;
+  shared: SharedPositions;
+  /** Clients whose proposal (or receipt) was missing or did not decode; the set is formed without them. */
+  rejected: { clientId: number; reason: string }[];
+  /** Per proposer, the bytes its proposal took when it went to the broadcaster directly (not through the server). */
+  proposalBytes?: ReadonlyMap<number, number>;
+}
+
 export interface BroadcasterParty {
   /**
-   * The common set from the proposals that decode, as the commit message and as the shared
-   * positions the round's values travel at; proposals that do not decode come back as rejected.
+   * The common set from the round's answers to the fit call: in one process the proposals
+   * themselves, in a deployment the clients' receipts for proposals they sent the broadcaster.
    */
-  commit(round: number, proposals: readonly { clientId: number; message: Uint8Array }[]): { commit: Uint8Array; shared: SharedPositions; rejected: { clientId: number; reason: string }[] };
+  commit(round: number, answers: readonly { clientId: number; message: Uint8Array }[]): Promise<Decision>;
+  /** The shared positions of a commit message, checked against the layout and the round. */
+  sharedOf(commit: Uint8Array, round: number): SharedPositions;
 }
 
 export function broadcasterParty(params: readonly TensorLayout[], options: AdgpBroadcasterOptionsInput): BroadcasterParty {
   const broadcaster = createBroadcaster(options);
   return {
-    commit(round, proposals) {
+    sharedOf: (commit, round) => commonSetOf(commit, params, round).shared,
+    async commit(round, proposals) {
       const bands: Uint32Array[][] = [];
       const rejected: { clientId: number; reason: string }[] = [];
       for (const p of proposals) {

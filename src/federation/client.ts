@@ -154,14 +154,29 @@ export class FederatedClient {
     };
   }
 
-  /** Restores a checkpointed state; `model` is the server's model at the checkpoint's round. */
-  restore(state: ClientState, model: Replica): void {
+  /** The client's state and its replica, for a client that saves itself (a client process of the deployment service). */
+  snapshot(): { state: ClientState; replica: Replica | null } {
+    return { state: this.getState(), replica: this.replica };
+  }
+
+  /** How many training examples this client holds. */
+  get examples(): number {
+    return this.setup.indices.length;
+  }
+
+  /** The round of the model this client holds, or null before its first sync. */
+  get replicaRound(): number | null {
+    return this.replica?.round ?? null;
+  }
+
+  /** Restores a checkpointed state; `model` is the server's model at the checkpoint's round (null: none held). */
+  restore(state: ClientState, model: Replica | null): void {
     this.sampler = BatchSampler.fromState(state.sampler);
     this.defenseRng = Rng.fromState(state.defenseRng);
     this.defenseState = state.defense;
     // A client in step with the server held exactly the server's model; a stale replica is never
     // read again (the server syncs a client before it trains), so none is kept.
-    this.replica = state.replicaRound === model.round ? model.clone() : null;
+    this.replica = model && state.replicaRound === model.round ? model.clone() : null;
   }
 }
 

@@ -6,7 +6,7 @@ import type { TensorList } from '../common/tensors.js';
 import { layoutOf } from '../common/update.js';
 import { type Dataset, type DatasetSplits, partitionDirichlet, partitionIid } from '../data/index.js';
 import { ADGP, adgpClient, broadcasterOptionsOf, createDefense } from '../defenses/index.js';
-import { broadcasterParty } from './aligned.js';
+import { broadcasterParty, type BroadcasterParty } from './aligned.js';
 import { createModel, initParams, type Model } from '../models/index.js';
 import { createSgd } from '../optim/index.js';
 import { evaluate } from '../train/evaluate.js';
@@ -30,8 +30,31 @@ export interface RunOptions {
   transport?: (proxy: ClientProxy) => ClientProxy;
   /** Drop a client that takes longer than this to answer (default: wait). */
   timeoutMs?: number;
-  /** Clients in other processes (net.ts) instead of in this one; checkpoints then cannot hold their state. */
-  remote?: readonly ClientProxy[];
+  /** Clients that hold their own data (one data set per client id) instead of shares of `data.train`. */
+  clientData?: readonly Dataset[];
+  /** Clients in other processes (the deployment service) instead of in this one. */
+  remote?: RemoteClients;
+  /** ADGP's broadcaster as another party (the deployment service) instead of one in this process. */
+  broadcaster?: BroadcasterParty;
+  /** Checked before each round: true stops the run there (the result holds the rounds done). */
+  shouldStop?: () => boolean;
+}
+
+/** Clients elsewhere, one proxy per id in order; they keep their state themselves. */
+export interface RemoteClients {
+  proxies: readonly ClientProxy[];
+  /** The run's id, recorded in its checkpoints (a resumed run keeps it, so clients find their saved states). */
+  runId: string;
+  /** Asks every client to save its own state of `round` (before the server's checkpoint of it); which did. */
+  saveStates?: (round: number) => Promise<boolean[]>;
+  /** Called with the server once it is made (and restored from the checkpoint, if resumed), before the first round. */
+  ready?: (server: FederatedServer) => void;
+}
+
+/** The data a run needs here: the server's test set, and the training set unless every client brings its own. */
+export interface RunData {
+  train?: Dataset;
+  test: Dataset;
 }
 
 export interface FederatedResult {
@@ -58,82 +81,142 @@ export interface Federation {
   history: HistoryEntry[];
 }
 
-/** What every party of a run derives from its spec alike: the training set, the model and its layout, the partition. */
-interface Common {
-  spec: FederatedSpec;
-  train: Dataset;
-  model: Model;
-  runner: ModelRunner;
-  layout: ModelLayout;
-  root: Rng;
-  parts: ArrayLike<number>[];
-  serverRng: Rng;
+/** The input shape of a data set's images: what a run's model is built for. */
+export const DATASET_SHAPES: Record<FederatedSpec['dataset'], [number, number, number]> = { mnist: [1, 28, 28], cifar10: [3, 32, 32] };
+
+/** The run's model for images of `shape` (the data's own; parties that hold none use the data set's standard shape). */
+function modelOf(spec: FederatedSpec, shape: [number, number, number] = DATASET_SHAPES[spec.dataset]): Model {
+  return createModel(spec.model.name, { inputShape: shape, width: spec.model.width, init: spec.model.init });
 }
 
-function common(input: FederatedSpec, data: DatasetSplits): Common {
-  const spec = parseSpec(input);
-  const train = trainingImages(data, spec.trainLimit);
-  if (spec.clients > train.count) throw new Error(`federated run: clients: ${spec.clients} clients but only ${train.count} training images`);
-  const model = createModel(spec.model.name, { inputShape: [train.channels, train.height, train.width], width: spec.model.width, init: spec.model.init });
-  const layout: ModelLayout = { params: layoutOf(model.params), buffers: layoutOf(model.buffers) };
-  // The order of the forks is part of the run: partition, server, then client 0, 1, ...
-  const root = new Rng(spec.seed);
-  const partRng = root.fork();
-  const serverRng = root.fork();
-  const parts = spec.partition.kind === 'iid'
-    ? partitionIid(train.count, spec.clients, partRng)
-    : partitionDirichlet(train.labels, spec.clients, spec.partition.alpha, partRng);
-  return { spec, train, model, runner: new ModelRunner(model), layout, root, parts, serverRng };
+function shapeOf(d: Dataset): [number, number, number] {
+  return [d.channels, d.height, d.width];
 }
 
-function clientOf(c: Common, id: number, rng: Rng): FederatedClient {
-  const { spec } = c;
+/** The parameters' and buffers' names and shapes of a run's model (no data needed). */
+export function modelLayoutOf(input: FederatedSpec): ModelLayout {
+  const model = modelOf(parseSpec(input));
+  return { params: layoutOf(model.params), buffers: layoutOf(model.buffers) };
+}
+
+/**
+ * The random streams of a run, in their fixed order: partition, server, then client 0, 1, ...
+ * Every party derives the ones it needs from the spec's seed alike.
+ */
+function streams(seed: number) {
+  const root = new Rng(seed);
+  const partition = root.fork();
+  const server = root.fork();
+  return { partition, server, nextClient: () => root.fork() };
+}
+
+/** Client `id`'s stream, as createFederation hands it out. */
+export function clientStream(seed: number, id: number): Rng {
+  const s = streams(seed);
+  for (let k = 0; k < id; k++) s.nextClient();
+  return s.nextClient();
+}
+
+/** Where a client's examples come from: indices into a shared training set, or a data set of its own. */
+interface ClientExamples {
+  data: Dataset;
+  indices: ArrayLike<number>;
+}
+
+function checkOwnData(spec: FederatedSpec, d: Dataset, id: number): void {
+  const [c, h, w] = DATASET_SHAPES[spec.dataset];
+  if (d.channels !== c || d.height !== h || d.width !== w) {
+    throw new Error(`client ${id}: its data (${d.source}) holds ${d.channels}x${d.height}x${d.width} images; this run's model takes ${spec.dataset}'s ${c}x${h}x${w}`);
+  }
+  if (d.count < 1) throw new Error(`client ${id}: its data (${d.source}) holds no examples`);
+}
+
+function clientOf(spec: FederatedSpec, model: { runner: ModelRunner; layout: ModelLayout }, id: number, ex: ClientExamples, rng: Rng): FederatedClient {
   const { name, options } = spec.defense;
   return new FederatedClient({
-    id, data: c.train, indices: c.parts[id]!, batchSize: spec.batchSize, runner: c.runner, layout: c.layout, rng,
+    id, data: ex.data, indices: ex.indices, batchSize: spec.batchSize, runner: model.runner, layout: model.layout, rng,
     defense: name === ADGP ? adgpClient(options) : createDefense(name, options),
   });
 }
 
-/**
- * Client `id` of a run, alone, exactly as createFederation makes it: what a client process builds
- * from the spec the server sends it (net.ts).
- */
-export function createClient(spec: FederatedSpec, data: DatasetSplits, id: number): FederatedClient {
-  const c = common(spec, data);
-  if (!Number.isInteger(id) || id < 0 || id >= c.spec.clients) throw new Error(`federated run: client id ${id} is not in 0..${c.spec.clients - 1}`);
-  for (let k = 0; k < id; k++) c.root.fork();
-  return clientOf(c, id, c.root.fork());
+/** The examples of every client: shares of the training set cut by the spec's seed, or their own data sets. */
+function clientExamples(spec: FederatedSpec, data: RunData, partRng: Rng, own?: readonly Dataset[]): ClientExamples[] {
+  if (own) {
+    if (own.length !== spec.clients) throw new Error(`federated run: ${own.length} client data sets for a run of ${spec.clients} clients`);
+    own.forEach((d, id) => checkOwnData(spec, d, id));
+    return own.map((d) => ({ data: d, indices: allIndices(d.count) }));
+  }
+  if (!data.train) throw new Error('federated run: no training set to cut the clients\' shares from, and no data of their own');
+  const train = trainingImages({ train: data.train, test: data.test }, spec.trainLimit);
+  if (spec.clients > train.count) throw new Error(`federated run: clients: ${spec.clients} clients but only ${train.count} training images`);
+  const parts = spec.partition.kind === 'iid'
+    ? partitionIid(train.count, spec.clients, partRng)
+    : partitionDirichlet(train.labels, spec.clients, spec.partition.alpha, partRng);
+  return parts.map((indices) => ({ data: train, indices }));
 }
 
-/** `remote`: clients elsewhere (e.g. other processes, net.ts), one per id in order; then no client is made here. */
-export type FederationOptions = Pick<RunOptions, 'transport' | 'timeoutMs' | 'remote'>;
+function allIndices(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
+}
 
-export function createFederation(input: FederatedSpec, data: DatasetSplits, options: FederationOptions = {}): Federation {
-  const c = common(input, data);
-  const { spec, model, runner, layout } = c;
-  if (options.remote && options.remote.length !== spec.clients) throw new Error(`federated run: ${options.remote.length} remote clients for a run of ${spec.clients}`);
-  const clients = options.remote ? [] : c.parts.map((_, id) => clientOf(c, id, c.root.fork()));
+/** How a client process gets its examples: its share of a named data set, or a data set it holds. */
+export type ClientSource = { kind: 'share'; data: DatasetSplits } | { kind: 'own'; train: Dataset };
+
+/**
+ * Client `id` of a run, alone: what a client process builds from the spec the server sends it.
+ * With the run's stream (`rng` omitted) and the same examples, it is exactly createFederation's client.
+ */
+export function createClient(input: FederatedSpec, source: ClientSource, id: number, rng?: Rng): FederatedClient {
+  const spec = parseSpec(input);
+  if (!Number.isInteger(id) || id < 0 || id >= spec.clients) throw new Error(`federated run: client id ${id} is not in 0..${spec.clients - 1}`);
+  const s = streams(spec.seed);
+  let ex: ClientExamples;
+  if (source.kind === 'share') ex = clientExamples(spec, source.data, s.partition)[id]!;
+  else {
+    checkOwnData(spec, source.train, id);
+    ex = { data: source.train, indices: allIndices(source.train.count) };
+  }
+  const model = modelOf(spec, shapeOf(ex.data));
+  const layout: ModelLayout = { params: layoutOf(model.params), buffers: layoutOf(model.buffers) };
+  return clientOf(spec, { runner: new ModelRunner(model), layout }, id, ex, rng ?? clientStream(spec.seed, id));
+}
+
+export type FederationOptions = Pick<RunOptions, 'transport' | 'timeoutMs' | 'remote' | 'clientData' | 'broadcaster'>;
+
+export function createFederation(input: FederatedSpec, data: RunData, options: FederationOptions = {}): Federation {
+  const spec = parseSpec(input);
+  const model = modelOf(spec, shapeOf(data.train ?? data.test));
+  const runner = new ModelRunner(model);
+  const layout: ModelLayout = { params: layoutOf(model.params), buffers: layoutOf(model.buffers) };
+  const s = streams(spec.seed);
+  const remote = options.remote?.proxies;
+  if (remote && remote.length !== spec.clients) throw new Error(`federated run: ${remote.length} remote clients for a run of ${spec.clients}`);
+  const clients = remote ? [] : clientExamples(spec, data, s.partition, options.clientData).map((ex, id) => clientOf(spec, { runner, layout }, id, ex, s.nextClient()));
   const strategy = createStrategy({ ...spec, lrAt: lrSchedule(spec) });
   const optimizer = createSgd(strategy.serverOptimizer);
   const initial = new Replica(layout, initParams(model.params, spec.seed), initParams(model.buffers, spec.seed), optimizer.options, optimizer.init(layout.params), 0);
   const wrap = options.transport ?? ((p: ClientProxy) => p);
-  const proxies = options.remote ?? clients.map((cl) => inProcess(cl));
-  const broadcaster = spec.defense.name === ADGP ? broadcasterParty(layout.params, broadcasterOptionsOf(spec.defense.options)) : undefined;
-  const server = new FederatedServer({ layout, model: initial, strategy, clients: proxies.map(wrap), rng: c.serverRng, timeoutMs: options.timeoutMs, broadcaster });
+  const proxies = remote ?? clients.map((cl) => inProcess(cl));
+  const broadcaster = spec.defense.name !== ADGP ? undefined : options.broadcaster ?? broadcasterParty(layout.params, broadcasterOptionsOf(spec.defense.options));
+  const server = new FederatedServer({ layout, model: initial, strategy, clients: proxies.map(wrap), rng: s.server, timeoutMs: options.timeoutMs, broadcaster });
   return { spec, model, runner, layout, clients, server, test: data.test, history: [] };
 }
 
 /** Runs (or resumes) the rounds of `spec` and evaluates the server's model. */
-export async function runFederated(spec: FederatedSpec, data: DatasetSplits, options: RunOptions = {}): Promise<FederatedResult> {
-  if (options.remote && (options.checkpoint || options.resume)) throw new Error('federated run: checkpoints hold every client\'s state, which remote clients keep to themselves; run without --checkpoint/--resume');
+export async function runFederated(spec: FederatedSpec, data: RunData, options: RunOptions = {}): Promise<FederatedResult> {
+  const remote = options.remote;
+  if (remote && !remote.saveStates && (options.checkpoint || options.resume)) {
+    throw new Error('federated run: remote clients keep their state themselves; a checkpoint needs them to save it (RemoteClients.saveStates)');
+  }
   let fed = createFederation(spec, data, options);
-  if (options.resume) fed = resumeFrom(fed, options.resume);
+  if (options.resume) fed = resumeFrom(fed, options.resume, remote);
+  remote?.ready?.(fed.server);
   const { server, runner, test, history } = fed;
   const s = fed.spec;
   const every = options.checkpointEvery ?? 10;
   let final = { accuracy: NaN, loss: NaN };
   for (let round = server.model.round + 1; round <= s.rounds; round++) {
+    if (options.shouldStop?.()) break;
     const entry: HistoryEntry = await server.runRound();
     if ((s.evalEvery > 0 && round % s.evalEvery === 0) || round === s.rounds) {
       final = await evaluate(runner, server.model.params, server.model.buffers, test, 500, s.testLimit);
@@ -142,12 +225,14 @@ export async function runFederated(spec: FederatedSpec, data: DatasetSplits, opt
     }
     history.push(entry);
     if (options.checkpoint && (round % every === 0 || round === s.rounds)) {
-      saveCheckpoint(options.checkpoint, { spec: s, model: server.model, server: server.getState(), clients: fed.clients.map((c) => c.getState()), history });
+      // Remote clients save theirs first: a server checkpoint never names a client state that is not on disk.
+      const saved = remote ? { runId: remote.runId, clientsSaved: await remote.saveStates!(round) } : undefined;
+      saveCheckpoint(options.checkpoint, { spec: s, model: server.model, server: server.getState(), clients: fed.clients.map((c) => c.getState()), history, remote: saved });
     }
     options.onRound?.(entry, s.rounds);
   }
   if (Number.isNaN(final.accuracy)) {
-    // A resumed run that had already finished: evaluate what the checkpoint holds.
+    // A resumed run that had already finished, or one stopped early: evaluate the model it holds.
     final = await evaluate(runner, server.model.params, server.model.buffers, test, 500, s.testLimit);
   }
   return {
@@ -156,7 +241,7 @@ export async function runFederated(spec: FederatedSpec, data: DatasetSplits, opt
   };
 }
 
-function resumeFrom(fed: Federation, dir: string): Federation {
+function resumeFrom(fed: Federation, dir: string, remote?: RemoteClients): Federation {
   const cp = loadCheckpoint(dir, fed.layout);
   // More rounds than first planned continue the same run, unless the schedule spans the rounds.
   const extendable = cp.spec.schedule !== 'cosine';
@@ -164,6 +249,12 @@ function resumeFrom(fed: Federation, dir: string): Federation {
   const diff = specDifference(comparable(cp.spec), comparable(fed.spec));
   if (diff) throw new Error(`cannot resume from ${dir}: it was written by a different run (${diff})`);
   if (cp.model.round > fed.spec.rounds) throw new Error(`cannot resume from ${dir}: it is at round ${cp.model.round}, past the ${fed.spec.rounds} rounds of this run`);
+  if (remote) {
+    if (!cp.remote) throw new Error(`cannot resume from ${dir}: it holds the clients' states itself (a run in one process), not a run with remote clients`);
+    if (cp.remote.runId !== remote.runId) throw new Error(`cannot resume from ${dir}: it is of run ${cp.remote.runId}, not ${remote.runId}`);
+    fed.server.restore(cp.server, cp.model);
+    return { ...fed, history: cp.history };
+  }
   if (cp.clients.length !== fed.clients.length) throw new Error(`cannot resume from ${dir}: ${cp.clients.length} client states for ${fed.clients.length} clients`);
   fed.server.restore(cp.server, cp.model);
   fed.clients.forEach((c, i) => c.restore(cp.clients[i]!, cp.model));

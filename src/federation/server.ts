@@ -91,8 +91,13 @@ export class FederatedServer {
     let shared: SharedPositions | undefined;
     if (this.setup.broadcaster) {
       // The proposals go to the broadcaster unread; the commit comes back to every proposer.
-      const decided = this.setup.broadcaster.commit(round, answers.map(([c, message]) => ({ clientId: c, message })));
+      const decided = await this.setup.broadcaster.commit(round, answers.map(([c, message]) => ({ clientId: c, message })));
       const { commit, rejected } = decided;
+      // A proposal that went to the broadcaster directly is this client's upload all the same.
+      for (const [c, answer] of answers) {
+        const sent = decided.proposalBytes?.get(c);
+        if (sent !== undefined) this.bytesUp[c]! += sent - answer.length;
+      }
       for (const r of rejected) dropped.push(this.drop(r.clientId, 'fit', new Error(r.reason)));
       const proposers = answers.map(([c]) => c).filter((c) => !rejected.some((r) => r.clientId === c));
       shared = decided.shared;
@@ -172,6 +177,11 @@ export class FederatedServer {
     } catch (e) {
       throw new PhaseError(phase, e);
     }
+  }
+
+  /** A client that (re)joined without the server's current model: it is synced before it next trains. */
+  markStale(client: number): void {
+    if (client >= 0 && client < this.inSync.length) this.inSync[client] = false;
   }
 
   /** A client that failed holds a model the server cannot vouch for: it is synced before it trains again. */

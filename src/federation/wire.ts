@@ -57,6 +57,8 @@ const controlSchema = z.discriminatedUnion('type', [
   // ADGP: a client's band positions for the broadcaster, and the broadcaster's common set back.
   z.object({ type: z.literal('proposal'), round, clientId: round }),
   z.object({ type: z.literal('commit'), round }),
+  // In a deployment the proposal goes to the broadcaster service; the server gets this receipt.
+  z.object({ type: z.literal('proposed'), round, clientId: round }),
   z.object({
     type: z.literal('sync'),
     round,

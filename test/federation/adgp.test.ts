@@ -7,7 +7,6 @@ import { densify } from '../../src/common/update.js';
 import { BatchSampler, getBatch } from '../../src/data/index.js';
 import { adgpClient, createBroadcaster } from '../../src/defenses/index.js';
 import { type ClientProxy, createFederation, runFederated } from '../../src/federation/index.js';
-import { ClientHub, runRemoteClient } from '../../src/federation/net.js';
 import { initParams } from '../../src/models/index.js';
 import { createSgd } from '../../src/optim/index.js';
 import { oneHotLabels } from '../../src/train/evaluate.js';
@@ -72,22 +71,5 @@ describe('ADGP in the federated round', () => {
     for (let r = 0; r < 3; r++) records.push(await fed.server.runRound());
     assert.deepEqual(records.map((r) => r.dropped), [[{ client: 1, phase: 'fit', reason: 'gone' }], [], []]);
     assert.equal(fed.clients[1]!.getState().replicaRound, 3, 'synced again, then in step');
-  });
-
-  it('runs the same over TCP as in one process', async () => {
-    const s = spec({ clients: 2, rounds: 2, defense: adgp });
-    const hub = await ClientHub.listen({ port: 0, spec: s, data });
-    try {
-      const clients = [0, 1].map((clientId) => runRemoteClient({ host: '127.0.0.1', port: hub.port, clientId, loadData: async () => data }));
-      await hub.waitForAll(5000);
-      const remote = await runFederated(s, data, { remote: hub.clients });
-      await hub.close();
-      await Promise.all(clients);
-      const local = await runFederated(s, data);
-      assert.equal(remote.testLoss, local.testLoss);
-      assert.deepEqual(remote.bytesDown, local.bytesDown);
-    } finally {
-      await hub.close().catch(() => {});
-    }
   });
 });

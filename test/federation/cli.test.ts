@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCommand, UsageError } from '../../src/cli/args.js';
 import { trainCommand, withModelRecipe } from '../../src/cli/train.js';
-import { defenseFromFlags } from '../../src/federation/index.js';
+import { defenseFromFlags } from '../../src/cli/run-options.js';
 
 function parse(argv: string) {
   const o = parseCommand(trainCommand, argv.split(' '));

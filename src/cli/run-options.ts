@@ -2,12 +2,11 @@
 // their validation (one line naming the option, through the CLI's zod schema) and the mapping
 // from options to a FederatedSpec.
 import { z } from 'zod';
-import { int, num, type OptionSpec, UsageError } from '../cli/args.js';
+import { int, num, type OptionSpec, UsageError } from './args.js';
 import { DATASET_NAMES } from '../data/index.js';
 import { checkFederatedDefense, FEDERATED_DEFENSE_NAMES } from '../defenses/index.js';
 import { MODEL_NAMES } from '../models/index.js';
-import type { FederatedSpec, Partition } from './spec.js';
-import { clientsPerRound } from './strategy.js';
+import { clientsPerRound, type FederatedSpec, type Partition } from '../federation/index.js';
 
 /** `iid` or `dirichlet:ALPHA`. */
 export function parsePartition(text: string): Partition | null {
@@ -93,8 +92,6 @@ export const runShape = {
   checkpoint: z.string().optional(),
   checkpointEvery: int().positive().optional(),
   resume: z.string().optional(),
-  listen: z.string().regex(/^[^\s:]*:\d{1,5}$/, 'expected HOST:PORT, e.g. 0.0.0.0:7070 (port 0: any free port)').optional(),
-  wait: num().positive().optional(),
   clientTimeout: num().positive().optional(),
 };
 
@@ -127,9 +124,7 @@ export const runOptions: Record<string, OptionSpec> = {
   checkpoint: { type: 'string', description: 'federated: write a checkpoint into this folder' },
   'checkpoint-every': { type: 'string', description: 'rounds between checkpoints (and after the last)', default: '10' },
   resume: { type: 'string', description: 'federated: continue from the checkpoint in this folder' },
-  listen: { type: 'string', description: 'HOST:PORT: serve the run to --clients client processes over TCP (`dgp client --connect`) instead of running them here' },
-  wait: { type: 'string', description: 'with --listen: seconds to wait for every client to connect', default: '300' },
-  'client-timeout': { type: 'string', description: 'drop a client that has not answered a call within this many seconds (default: wait; with --listen: 600)' },
+  'client-timeout': { type: 'string', description: 'drop a client that has not answered a call within this many seconds (default: wait)' },
 };
 
 export const defenseOptions: Record<string, OptionSpec> = {
@@ -176,16 +171,27 @@ export function defenseFromFlags(o: DefenseFlags, ctx?: z.RefinementCtx): { name
   return { name: o.defense, options };
 }
 
+/** The flags that ask for this defense (the inverse of defenseFromFlags); throws on an option no flag sets. */
+export function defenseFlagsOf(d: { name: string; options: Record<string, unknown> }): Record<string, unknown> {
+  const out: Record<string, unknown> = { defense: d.name };
+  for (const [key, value] of Object.entries(d.options)) {
+    if (key === 'ef') {
+      out['errorFeedback'] = String(value);
+      continue;
+    }
+    const flag = FLAGS.find(([, k, takers]) => k === key && takers.includes(d.name));
+    if (!flag) throw new Error(`defense ${d.name}: option ${key} has no command-line flag`);
+    out[flag[0]] = value;
+  }
+  return out;
+}
+
 /** Checks between run options that the spec would otherwise reject without naming the flag. */
 export function refineRunFlags(o: Partial<RunFlags>, ctx: z.RefinementCtx): void {
   if (o.algorithm === 'clsgd' && (o.localSteps ?? 1) > 1) {
     ctx.addIssue({ code: 'custom', path: ['localSteps'], message: 'CL-SGD sends one gradient per round; more local steps need --algorithm fedavg' });
   }
   if (o.checkpointEvery !== undefined && o.checkpoint === undefined) ctx.addIssue({ code: 'custom', path: ['checkpointEvery'], message: 'needs --checkpoint DIR' });
-  if (o.listen !== undefined && (o.checkpoint !== undefined || o.resume !== undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['listen'], message: 'remote clients keep their state to themselves, so a run served with --listen cannot be checkpointed or resumed' });
-  }
-  if (o.wait !== undefined && o.listen === undefined) ctx.addIssue({ code: 'custom', path: ['wait'], message: 'needs --listen HOST:PORT' });
 }
 
 /** Everything else a spec needs, from the commands' common options. */

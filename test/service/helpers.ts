@@ -1,0 +1,55 @@
+// A deployment made inside the test: a CA and certificates for 127.0.0.1, a token per client and
+// one for the server (to call the broadcaster), the access lists that admit them.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AccessList, accessEntry, type Credential, makeCertificates, newToken } from '../../src/service/index.js';
+
+export interface TestDeployment {
+  dir: string;
+  ca: Buffer;
+  server: { cert: Buffer; key: Buffer };
+  broadcaster: { cert: Buffer; key: Buffer };
+  clients: Extract<Credential, { role: 'client' }>[];
+  serverCredential: Extract<Credential, { role: 'server' }>;
+  /** Admits the clients (the run's server). */
+  serverAccess: AccessList;
+  /** Admits the clients and the server (the broadcaster). */
+  broadcasterAccess: AccessList;
+  files: { ca: string; serverCert: string; serverKey: string; broadcasterCert: string; broadcasterKey: string; serverAccess: string; broadcasterAccess: string; credentials: string[]; serverCredential: string };
+}
+
+export async function testDeployment(clients: number, dir = mkdtempSync(join(tmpdir(), 'dgp-deploy-'))): Promise<TestDeployment> {
+  const certs = await makeCertificates({ services: ['server', 'broadcaster'], hosts: ['127.0.0.1', 'localhost'] });
+  const creds = Array.from({ length: clients }, (_, clientId) => ({ role: 'client' as const, clientId, token: newToken() }));
+  const serverCredential = { role: 'server' as const, token: newToken() };
+  const serverAccess = { tokens: creds.map(accessEntry) };
+  const broadcasterAccess = { tokens: [...creds.map(accessEntry), accessEntry(serverCredential)] };
+  const w = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const files = {
+    ca: w('ca.pem', certs.caCert),
+    serverCert: w('server.pem', certs.services.server!.cert),
+    serverKey: w('server-key.pem', certs.services.server!.key),
+    broadcasterCert: w('broadcaster.pem', certs.services.broadcaster!.cert),
+    broadcasterKey: w('broadcaster-key.pem', certs.services.broadcaster!.key),
+    serverAccess: w('server-access.json', JSON.stringify(serverAccess)),
+    broadcasterAccess: w('broadcaster-access.json', JSON.stringify(broadcasterAccess)),
+    credentials: creds.map((c) => w(`client-${c.clientId}.json`, JSON.stringify(c))),
+    serverCredential: w('server-credential.json', JSON.stringify(serverCredential)),
+  };
+  const buf = (s: string) => Buffer.from(s);
+  return {
+    dir,
+    ca: buf(certs.caCert),
+    server: { cert: buf(certs.services.server!.cert), key: buf(certs.services.server!.key) },
+    broadcaster: { cert: buf(certs.services.broadcaster!.cert), key: buf(certs.services.broadcaster!.key) },
+    clients: creds,
+    serverCredential,
+    serverAccess: AccessList.parse(serverAccess, 'test'),
+    broadcasterAccess: AccessList.parse(broadcasterAccess, 'test'),
+    files,
+  };
+}
