@@ -17,6 +17,7 @@ export const serviceShape = (defaultPort: number) => ({
   maxConnections: int().positive().default(DEFAULT_LIMITS.maxConnections),
   authDeadline: num().positive().default(DEFAULT_LIMITS.authDeadlineMs / 1000),
   maxMessageMib: num().positive().default(DEFAULT_LIMITS.maxMessageBytes / 2 ** 20),
+  bodyDeadline: num().positive().default(DEFAULT_LIMITS.slowSenderMs / 1000),
 });
 
 export const serviceOptions = (defaultPort: number): Record<string, OptionSpec> => ({
@@ -29,6 +30,7 @@ export const serviceOptions = (defaultPort: number): Record<string, OptionSpec> 
   'max-connections': { type: 'string', description: 'connections at once', default: String(DEFAULT_LIMITS.maxConnections) },
   'auth-deadline': { type: 'string', description: 'seconds a connection has to make an authenticated request', default: String(DEFAULT_LIMITS.authDeadlineMs / 1000) },
   'max-message-mib': { type: 'string', description: 'largest message after authentication, MiB (before it: 16 KiB)', default: String(DEFAULT_LIMITS.maxMessageBytes / 2 ** 20) },
+  'body-deadline': { type: 'string', description: 'seconds a request\'s body has to arrive in full (a peer that stops sending mid-message loses the request)', default: String(DEFAULT_LIMITS.slowSenderMs / 1000) },
 });
 
 type ServiceFlags = z.infer<z.ZodObject<ReturnType<typeof serviceShape>>>;
@@ -66,7 +68,7 @@ export function serviceSettings(o: ServiceFlags): ServiceSettings {
     host,
     port,
     tls,
-    limits: { maxConnections: o.maxConnections, authDeadlineMs: o.authDeadline * 1000, maxMessageBytes: Math.round(o.maxMessageMib * 2 ** 20) },
+    limits: { maxConnections: o.maxConnections, authDeadlineMs: o.authDeadline * 1000, maxMessageBytes: Math.round(o.maxMessageMib * 2 ** 20), slowSenderMs: o.bodyDeadline * 1000 },
   };
 }
 

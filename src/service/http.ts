@@ -87,9 +87,14 @@ function principalName(p: Principal | null): string {
 }
 
 interface Connection {
-  socket: Socket;
+  /** The TCP socket: its byte counts are the wire's (TLS records and all). */
+  raw: Socket;
+  /** The TLS socket over it, once the handshake is done: closing a connection closes this one. */
+  secure: Socket | null;
   owner: string;
   deadline: NodeJS.Timeout | null;
+  done: boolean;
+  close?: () => void;
 }
 
 export async function startServiceServer(o: ServiceServerOptions): Promise<ServiceServer> {
@@ -118,24 +123,33 @@ export async function startServiceServer(o: ServiceServerOptions): Promise<Servi
   const add = (owner: string, n: number) => totals.set(owner, (totals.get(owner) ?? 0) + n);
   const keyOf = (s: { remoteAddress?: string; remotePort?: number }) => `${s.remoteAddress}|${s.remotePort}`;
 
-  server.on('connection', (socket: Socket) => {
-    const key = keyOf(socket);
-    const c: Connection = {
-      socket,
-      owner: 'unauthenticated',
-      deadline: setTimeout(() => {
-        log(`closed a connection from ${socket.remoteAddress}: not authenticated within ${limits.authDeadlineMs} ms`);
-        socket.destroy();
-      }, limits.authDeadlineMs),
-    };
-    c.deadline!.unref();
+  server.on('connection', (raw: Socket) => {
+    const key = keyOf(raw);
+    const c: Connection = { raw, secure: null, owner: 'unauthenticated', done: false, deadline: null };
+    c.deadline = setTimeout(() => {
+      log(`closed a connection from ${raw.remoteAddress}: not authenticated within ${limits.authDeadlineMs} ms`);
+      (c.secure ?? raw).destroy();
+      raw.destroy();
+    }, limits.authDeadlineMs);
+    c.deadline.unref();
     open.set(key, c);
-    socket.on('close', () => {
+    const closed = () => {
+      if (c.done) return;
+      c.done = true;
       if (c.deadline) clearTimeout(c.deadline);
-      add(c.owner, socket.bytesRead + socket.bytesWritten);
+      add(c.owner, raw.bytesRead + raw.bytesWritten);
       open.delete(key);
-    });
-    socket.on('error', () => {});
+    };
+    raw.on('close', closed);
+    raw.on('error', () => {});
+    c.close = closed;
+  });
+  server.on('secureConnection', (secure: Socket) => {
+    const c = open.get(keyOf(secure));
+    if (!c) return;
+    c.secure = secure;
+    secure.on('close', () => c.close?.());
+    secure.on('error', () => {});
   });
   // Sessions whose peer misbehaves at the HTTP/2 level end there; the server goes on.
   server.on('sessionError', () => {});
@@ -182,7 +196,7 @@ export async function startServiceServer(o: ServiceServerOptions): Promise<Servi
     wireBytes() {
       const out = new Map(totals);
       for (const c of open.values()) {
-        out.set(c.owner, (out.get(c.owner) ?? 0) + c.socket.bytesRead + c.socket.bytesWritten);
+        out.set(c.owner, (out.get(c.owner) ?? 0) + c.raw.bytesRead + c.raw.bytesWritten);
       }
       return out;
     },
@@ -190,7 +204,10 @@ export async function startServiceServer(o: ServiceServerOptions): Promise<Servi
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const c of open.values()) c.socket.destroy();
+        for (const c of open.values()) {
+          c.secure?.destroy();
+          c.raw.destroy();
+        }
       }),
   };
 }

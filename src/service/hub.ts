@@ -284,7 +284,7 @@ export class ClientHub {
           clients: this.clients.length,
           connected: this.connected,
           reason: this.reason,
-          ...(this.lastEvaluation ? { testAccuracy: this.lastEvaluation.accuracy, testLoss: this.lastEvaluation.loss } : {}),
+          ...(this.lastEvaluation ? { evaluated: true, testAccuracy: this.lastEvaluation.accuracy, testLoss: this.lastEvaluation.loss } : {}),
         };
       },
     });
