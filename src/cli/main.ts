@@ -5,11 +5,12 @@ import { broadcasterCommand } from './broadcaster.js';
 import { clientCommand } from './client.js';
 import { certsCommand, credentialsCommand } from './keys.js';
 import { serveCommand } from './serve.js';
+import { workerCommand } from './worker.js';
 import { compareCommand } from './compare.js';
 import { privacyTableCommand } from './privacy-table.js';
 import { trainCommand } from './train.js';
 
-const commands: Command[] = [trainCommand, compareCommand, attackCommand, privacyTableCommand, serveCommand, clientCommand, broadcasterCommand, certsCommand, credentialsCommand];
+const commands: Command[] = [trainCommand, compareCommand, attackCommand, privacyTableCommand, serveCommand, clientCommand, workerCommand, broadcasterCommand, certsCommand, credentialsCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

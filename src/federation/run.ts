@@ -165,8 +165,9 @@ export type ClientSource = { kind: 'share'; data: DatasetSplits } | { kind: 'own
 /**
  * Client `id` of a run, alone: what a client process builds from the spec the server sends it.
  * With the run's stream (`rng` omitted) and the same examples, it is exactly createFederation's client.
+ * `runner`: a model runner for the run's model, shared by the clients one process hosts.
  */
-export function createClient(input: FederatedSpec, source: ClientSource, id: number, rng?: Rng): FederatedClient {
+export function createClient(input: FederatedSpec, source: ClientSource, id: number, rng?: Rng, runner?: ModelRunner): FederatedClient {
   const spec = parseSpec(input);
   if (!Number.isInteger(id) || id < 0 || id >= spec.clients) throw new Error(`federated run: client id ${id} is not in 0..${spec.clients - 1}`);
   const s = streams(spec.seed);
@@ -176,9 +177,10 @@ export function createClient(input: FederatedSpec, source: ClientSource, id: num
     checkOwnData(spec, source.train, id);
     ex = { data: source.train, indices: allIndices(source.train.count) };
   }
-  const model = modelOf(spec, shapeOf(ex.data));
+  // Clients of one process may share a runner (its compiled sessions): it holds no client's state.
+  const model = runner?.model ?? modelOf(spec, shapeOf(ex.data));
   const layout: ModelLayout = { params: layoutOf(model.params), buffers: layoutOf(model.buffers) };
-  return clientOf(spec, { runner: new ModelRunner(model), layout }, id, ex, rng ?? clientStream(spec.seed, id));
+  return clientOf(spec, { runner: runner ?? new ModelRunner(model), layout }, id, ex, rng ?? clientStream(spec.seed, id));
 }
 
 export type FederationOptions = Pick<RunOptions, 'transport' | 'timeoutMs' | 'remote' | 'clientData' | 'broadcaster'>;

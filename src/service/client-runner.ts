@@ -8,6 +8,7 @@
 import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
 import { Rng } from '../common/rng.js';
 import { clientStream, createClient as createFederatedClient, decodeMessage, type ClientSource, type FederatedClient, type FederatedSpec, modelLayoutOf, parseSpec } from '../federation/index.js';
+import type { ModelRunner } from '../train/index.js';
 import type { Credential } from './auth.js';
 import { broadcasterProposer } from './broadcaster.js';
 import { FederationService, type JoinResponse, type Task, TaskKind } from './gen/dgp/v1/federation_pb.js';
@@ -35,6 +36,8 @@ export interface ClientRunOptions {
    * default: a fresh random seed.
    */
   seed?: 'run' | number;
+  /** A model runner for the run's model, shared by the clients one process hosts (default: one of its own). */
+  runner?: (spec: FederatedSpec) => ModelRunner;
   /** Backoff between joins: first wait, cap, and how long to keep trying without reaching the server. */
   retry?: { initialMs?: number; maxMs?: number; giveUpMs?: number };
   /** A silent task stream is given up after this long (the server sends heartbeats). */
@@ -110,7 +113,7 @@ async function admit(join: JoinResponse, prev: Joined | null, o: ClientRunOption
     const spec = parseSpec(JSON.parse(join.specJson));
     const source = await o.data(spec);
     const rng = o.seed === 'run' ? clientStream(spec.seed, id) : new Rng(o.seed ?? randomSeed());
-    const client = createFederatedClient(spec, source, id, rng);
+    const client = createFederatedClient(spec, source, id, rng, o.runner?.(spec));
     const store = o.stateDir ? new LocalStateStore(o.stateDir, join.runId, id) : null;
     const proposer = o.broadcaster ? broadcasterProposer(o.broadcaster, join.runId, id) : null;
     if (join.needsBroadcaster && !proposer) throw new ClientStop('failed', 'this run uses ADGP: give the broadcaster\'s URL (--broadcaster URL)');
@@ -165,8 +168,11 @@ async function serveTasks(
         if (payload) {
           tally.bytesDown += payload.length;
           const answer = await handle(t, payload, j, o).then((a) => ({ data: a }), (e: Error) => ({ error: e.message || String(e) }));
-          if ('data' in answer) tally.bytesUp += answer.data.length;
-          await respond(fed, id, session, t.taskId, answer, chunk);
+          // A broadcast is answered only when it failed.
+          if (t.kind !== TaskKind.BROADCAST || 'error' in answer) {
+            if ('data' in answer) tally.bytesUp += answer.data.length;
+            await respond(fed, id, session, t.taskId, answer, chunk);
+          }
           if (t.kind === TaskKind.FIT && 'data' in answer) tally.fits++;
         }
       }

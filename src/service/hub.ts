@@ -88,14 +88,31 @@ export class RemoteClient implements ClientProxy {
     const taskId = this.hub.nextTaskId();
     return new Promise((resolve, reject) => {
       this.pending.set(taskId, { kind, resolve, reject, parts: [], received: 0, total: null });
-      const chunk = this.hub.chunkBytes;
-      let offset = 0;
-      do {
-        const data = payload.subarray(offset, offset + chunk);
-        stream.push(create(TaskSchema, { taskId, kind, round, offset, totalBytes: payload.length, data }));
-        offset += data.length;
-      } while (offset < payload.length);
+      this.push(stream, taskId, kind, round, payload);
     });
+  }
+
+  private push(stream: AsyncQueue<Task>, taskId: number, kind: TaskKind, round: number, payload: Uint8Array): void {
+    const chunk = this.hub.chunkBytes;
+    let offset = 0;
+    do {
+      const data = payload.subarray(offset, offset + chunk);
+      stream.push(create(TaskSchema, { taskId, kind, round, offset, totalBytes: payload.length, data }));
+      offset += data.length;
+    } while (offset < payload.length);
+  }
+
+  /** Broadcasts whose failure the client may still report (it answers a broadcast only when it fails). */
+  private unanswered = new Map<number, number>();
+
+  /** Pushes the round's broadcast; a client that fails to apply it says so, and is synced before it next trains. */
+  private async sendBroadcast(payload: Uint8Array): Promise<void> {
+    const stream = this.stream;
+    if (!stream) throw new Error(`client ${this.id} is not connected`);
+    const taskId = this.hub.nextTaskId();
+    this.unanswered.set(taskId, taskId);
+    for (const k of this.unanswered.keys()) if (this.unanswered.size > 4) this.unanswered.delete(k);
+    this.push(stream, taskId, TaskKind.BROADCAST, 0, payload);
   }
 
   /** Tells the client the run ended (END) or was aborted (ABORT), then closes its stream. */
@@ -110,6 +127,10 @@ export class RemoteClient implements ClientProxy {
 
   /** One chunk of an answer; the call resolves when its last byte arrives. */
   respond(r: RespondRequest): void {
+    if (this.unanswered.delete(r.taskId)) {
+      this.hub.broadcastFailed(this.id, r.error || 'answered a broadcast without an error');
+      return;
+    }
     const p = this.pending.get(r.taskId);
     if (!p) throw new ConnectError(`client ${this.id}: task ${r.taskId} is not pending (answered already, or from an older session)`, Code.NotFound);
     const fail = (why: string): never => {
@@ -136,7 +157,7 @@ export class RemoteClient implements ClientProxy {
 
   sync = async (m: Uint8Array): Promise<void> => void (await this.call(TaskKind.SYNC, 0, m));
   fit = (m: Uint8Array): Promise<Uint8Array> => this.call(TaskKind.FIT, 0, m);
-  broadcast = async (m: Uint8Array): Promise<void> => void (await this.call(TaskKind.BROADCAST, 0, m));
+  broadcast = (m: Uint8Array): Promise<void> => this.sendBroadcast(m);
   /** Asks the client to save its state of `round` on its disk; resolves once it has. */
   checkpoint = async (round: number): Promise<void> => void (await this.call(TaskKind.CHECKPOINT, round, new Uint8Array(0)));
 }
@@ -177,6 +198,11 @@ export class ClientHub {
 
   nextTaskId(): number {
     return this.taskIds++;
+  }
+
+  broadcastFailed(clientId: number, why: string): void {
+    this.o.log?.(`client ${clientId} could not apply a broadcast (${why.slice(0, 200)}); it is synced before it next trains`);
+    this.o.onStale?.(clientId);
   }
 
   changed(): void {

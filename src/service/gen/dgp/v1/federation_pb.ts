@@ -377,7 +377,10 @@ export enum TaskKind {
   FIT = 2,
 
   /**
-   * The round's aggregate (wire `broadcast`); answered with an empty Respond.
+   * The round's aggregate (wire `broadcast`). Answered only when applying it failed (a Respond
+   * with `error`; the server then syncs the client before it next trains): every client in step
+   * receives every round's broadcast, and an acknowledgement each would be most of the protocol's
+   * overhead for small models.
    *
    * @generated from enum value: TASK_KIND_BROADCAST = 3;
    */
