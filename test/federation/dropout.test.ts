@@ -47,10 +47,11 @@ describe('dropouts', () => {
   });
 
   it('drops a client that misses the deadline', async () => {
+    // The deadline leaves the healthy clients' first round (which compiles the model's sessions) time on a loaded machine.
     const hang = (p: ClientProxy): ClientProxy => (p.id !== 1 ? p : { ...p, fit: () => new Promise<Uint8Array>(() => {}) });
-    const fed = createFederation(spec({ clients: 3 }), syntheticSplits(), { transport: hang, timeoutMs: 100 });
+    const fed = createFederation(spec({ clients: 3 }), syntheticSplits(), { transport: hang, timeoutMs: 3000 });
     const r = await fed.server.runRound();
-    assert.deepEqual(r.dropped, [{ client: 1, phase: 'fit', reason: 'no answer within 100 ms' }]);
+    assert.deepEqual(r.dropped, [{ client: 1, phase: 'fit', reason: 'no answer within 3000 ms' }]);
     assert.deepEqual(r.sampled, [0, 1, 2]);
   });
 
