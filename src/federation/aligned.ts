@@ -4,7 +4,7 @@
 // its values at exactly those positions, as values only. The broadcaster here is a party the
 // server hands the proposals to unread and that only returns the commit: in this simulation it runs
 // in the server's process, in a deployment it is a separate trusted service.
-import { decodePositions, encodePositions } from '../codec/index.js';
+import { decodePositions, encodePositions, WireFormatError } from '../codec/index.js';
 import type { TensorLayout } from '../common/update.js';
 import { type AdgpBroadcasterOptionsInput, type CommonSet, createBroadcaster, sharedOf } from '../defenses/index.js';
 import { decodeMessage, encodeMessage, EVERYONE, type SharedPositions } from './wire.js';
@@ -25,9 +25,7 @@ export function broadcasterParty(params: readonly TensorLayout[], options: AdgpB
       const rejected: { clientId: number; reason: string }[] = [];
       for (const p of proposals) {
         try {
-          const { control, payload } = decodeMessage(p.message, 'proposal');
-          if (control.round !== round || control.clientId !== p.clientId) throw new Error(`proposal of client ${control.clientId} for round ${control.round}`);
-          bands.push(decodePositions(payload, { layout: params }).tensors.map((t) => t.indices));
+          bands.push(decodeProposal(p.message, params, round, p.clientId));
         } catch (e) {
           rejected.push({ clientId: p.clientId, reason: `proposal: ${(e as Error).message}` });
         }
@@ -41,6 +39,15 @@ export function broadcasterParty(params: readonly TensorLayout[], options: AdgpB
   };
 }
 
+/** The band positions a client's proposal carries, checked against the layout, the round and the sender. */
+export function decodeProposal(message: Uint8Array, params: readonly TensorLayout[], round: number, clientId: number): Uint32Array[] {
+  const { control, payload } = decodeMessage(message, 'proposal');
+  if (control.round !== round || control.clientId !== clientId) {
+    throw new WireFormatError(`proposal message: from client ${control.clientId} for round ${control.round} where client ${clientId}, round ${round} was expected`);
+  }
+  return decodePositions(payload, { layout: params }).tensors.map((t) => t.indices);
+}
+
 /** A client's band positions as its proposal message. */
 export function proposalMessage(round: number, clientId: number, params: readonly TensorLayout[], bands: readonly Uint32Array[]): Uint8Array {
   const positions = params.map((t, i) => ({ name: t.name, shape: [...t.shape], indices: bands[i]! }));
@@ -50,7 +57,7 @@ export function proposalMessage(round: number, clientId: number, params: readonl
 /** The common set a commit carries, checked against the parameter layout and the round. */
 export function commonSetOf(commit: Uint8Array, params: readonly TensorLayout[], round: number): { common: CommonSet; shared: SharedPositions } {
   const { control, payload } = decodeMessage(commit, 'commit');
-  if (control.round !== round) throw new Error(`commit for round ${control.round} where ${round} was expected`);
+  if (control.round !== round) throw new WireFormatError(`commit message: round ${control.round} where ${round} was expected`);
   const common: CommonSet = { policy: 'vote', tensors: decodePositions(payload, { layout: params }).tensors.map((t) => ({ name: t.name, indices: t.indices })) };
   return { common, shared: sharedOf(common) };
 }
