@@ -12,8 +12,11 @@ import { getBatch } from '../data/index.js';
 import { isLpipsBackend, scoreReconstruction } from '../metrics/index.js';
 import type { Model } from '../models/index.js';
 import { markdownTable, privacyFigure, ProgressBar, writeLinePlot } from '../report/index.js';
-import { type Command, int, num } from './args.js';
+import { type Command, int, nameList, num } from './args.js';
 import { attackedModel, commonOptions, loadData, lpipsFor, summaryLine, writeExperiment } from './attack.js';
+
+/** The attack families a table can have rows of (each plain, and mask-aware where that differs). */
+export const ATTACK_FAMILIES = ['dlg', 'ig', 'rtf'] as const;
 
 interface DefenseRow {
   label: string;
@@ -49,7 +52,7 @@ const schema = z.object({
   dpClip: num().positive().default(100),
   dpLow: num().min(0).default(1e-4),
   dpHigh: num().min(0).default(1e-3),
-  attacks: z.string().default('dlg,ig,rtf'),
+  attacks: nameList(ATTACK_FAMILIES).default('dlg,ig,rtf'),
   dataDir: z.string().optional(),
   lpipsWeights: z.string().optional(),
 }).superRefine((o, ctx) => {
@@ -106,7 +109,7 @@ export const privacyTableCommand: Command<typeof schema> = {
     'dp-clip': { type: 'string', description: 'DP: L2 clipping bound (default above the attacked gradients\' norms, so only the noise acts)', default: '100' },
     'dp-low': { type: 'string', description: 'DP: the lower noise multiplier (std = noise * clip: 0.01 by default)', default: '1e-4' },
     'dp-high': { type: 'string', description: 'DP: the higher noise multiplier (std 0.1 by default)', default: '1e-3' },
-    attacks: { type: 'string', description: 'attack families: dlg, ig, rtf (Robbing the Fed, analytic: no mask-aware twin, a malicious server)', default: 'dlg,ig,rtf' },
+    attacks: { type: 'string', description: `attack families, comma-separated: ${ATTACK_FAMILIES.join(', ')} (rtf: Robbing the Fed, analytic: no mask-aware twin, a malicious server)`, default: 'dlg,ig,rtf' },
     'data-dir': { type: 'string', description: 'CIFAR-10 folder (default: the fixtures/cifar10 subset)' },
     'lpips-weights': commonOptions['lpips-weights']!,
   },
@@ -115,10 +118,10 @@ export const privacyTableCommand: Command<typeof schema> = {
     const data = await loadData('cifar10', o.dataDir);
     const lpips = await lpipsFor(o.lpipsWeights);
     const families = [
-      { key: 'dlg', attack: 'dlg', model: 'lenet' as const, iterations: o.dlgIterations, restarts: 1 },
-      { key: 'ig', attack: 'ig', model: o.igModel, iterations: o.igIterations, restarts: o.igRestarts },
-      { key: 'rtf', attack: 'rtf', model: 'lenet' as const, iterations: 1, restarts: 1 },
-    ].filter((f) => o.attacks.split(',').includes(f.key));
+      { key: 'dlg' as const, attack: 'dlg', model: 'lenet' as const, iterations: o.dlgIterations, restarts: 1 },
+      { key: 'ig' as const, attack: 'ig', model: o.igModel, iterations: o.igIterations, restarts: o.igRestarts },
+      { key: 'rtf' as const, attack: 'rtf', model: 'lenet' as const, iterations: 1, restarts: 1 },
+    ].filter((f) => o.attacks.includes(f.key));
     const rows: Row[] = [];
     const plan: { attack: string; model: Model; state: ModelState; defense: DefenseRow; iterations: number; restarts: number }[] = [];
     for (const f of families) {
@@ -158,7 +161,7 @@ export const privacyTableCommand: Command<typeof schema> = {
       console.error(summaryLine(r.summary));
     }
     bar.finish();
-    const familyOrder = families.map((f) => f.key);
+    const familyOrder: string[] = families.map((f) => f.key);
     const order = (r: Row) => [familyOrder.indexOf(r.attack.split('-')[0]!), defenses(o).findIndex((d) => d.label === r.defense), r.attack.endsWith('-mask') ? 1 : 0];
     rows.sort((a, b) => {
       const [x, y] = [order(a), order(b)];
