@@ -4,13 +4,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadDataset } from '../data/index.js';
 import {
   compareDefenses, comparisonTable, defaultConfigs, refineRunFlags, specFromOptions, strategyOptions, strategyShape, trainingOptions,
   trainingShape,
 } from '../federation/index.js';
 import { accuracyFigure, bandwidthFigure, lossFigure, ProgressBar, writeLinePlot } from '../report/index.js';
 import { type Command, int, num } from './args.js';
+import { openDataset } from './data.js';
 
 const DEFAULTS = { model: 'lenet', init: 'dlg', batchSize: 32, lr: 0.03, schedule: 'constant' } as const;
 
@@ -39,7 +39,7 @@ export const compareCommand: Command<typeof schema> = {
   },
   schema,
   async run(o) {
-    const data = await loadDataset(o.dataset, { dataDir: o.dataDir });
+    const { data, source } = await openDataset('compare', o.dataset, o);
     const { defense: _, ...base } = specFromOptions(o, { name: 'none', options: {} }, data.train.count);
     const configs = defaultConfigs({ clip: o.dpClip, noiseMultiplier: o.dpNoise });
     let bar: ProgressBar | undefined;

