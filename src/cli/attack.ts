@@ -135,8 +135,8 @@ export const attackCommand: Command<typeof schema> = {
       bins: o.bins,
       lpips: await lpipsFor(o.lpipsWeights),
       onProgress: (p) => {
-        bar ??= new ProgressBar({ total: p.cases * p.total, label: `${o.attack} vs ${o.defense}` });
-        bar.update(p.case * p.total + p.done, `batch ${p.case + 1}/${p.cases}`);
+        bar ??= new ProgressBar({ total: o.images, unit: 'images', label: `${o.attack} vs ${o.defense}` });
+        bar.update((p.case + p.done / p.total) * o.batch, `batch ${p.case + 1}/${p.cases}`);
       },
     });
     bar?.finish();

@@ -45,7 +45,7 @@ export const compareCommand: Command<typeof schema> = {
     let bar: ProgressBar | undefined;
     const total = configs.length * base.rounds;
     const rows = await compareDefenses(base, data, configs, (c, round) => {
-      (bar ??= new ProgressBar({ total, label: 'compare' })).update(configs.indexOf(c) * base.rounds + round, c.label);
+      (bar ??= new ProgressBar({ total, unit: 'rounds', label: 'compare' })).update(configs.indexOf(c) * base.rounds + round, c.label);
     });
     bar?.finish();
     console.log(`${base.model.name} on ${base.dataset}, ${base.clients} clients x ${base.batchSize} examples, ${base.rounds} rounds of ${base.algorithm}, lr ${base.lr} (${base.schedule}), seed ${base.seed}\n`);

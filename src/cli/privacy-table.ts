@@ -135,7 +135,7 @@ export const privacyTableCommand: Command<typeof schema> = {
         }
       }
     }
-    const bar = new ProgressBar({ total: plan.length * o.images, label: 'privacy table', everyPercent: 10 });
+    const bar = new ProgressBar({ total: plan.length * o.images, unit: 'images', label: 'privacy table', everyPercent: 10 });
     const t0 = performance.now();
     for (const [i, p] of plan.entries()) {
       const r = await runExperiment({
@@ -152,13 +152,13 @@ export const privacyTableCommand: Command<typeof schema> = {
         iterations: p.iterations,
         restarts: p.restarts,
         lpips,
-        onProgress: (q) => bar.update(i * o.images + q.case + q.done / q.total, `${p.attack} vs ${p.defense.name}`),
+        onProgress: (q) => bar.update(i * o.images + (q.case + q.done / q.total) * o.batch, `row ${i + 1}/${plan.length}: ${p.attack} vs ${p.defense.name}`),
       });
       const file = `${p.attack}__${p.defense.name}${p.defense.name === 'dp' ? `-sigma${+((p.defense.options.noiseMultiplier as number) * o.dpClip).toPrecision(3)}` : ''}`;
       writeExperiment(o.out, r, {}, file);
       rows.push({ attack: p.attack, model: p.model.name, defense: p.defense.label, summary: r.summary });
       // Analytic attacks report no iterations: advance the bar by the finished row.
-      bar.update((i + 1) * o.images, `${p.attack} vs ${p.defense.name}`);
+      bar.update((i + 1) * o.images, `row ${i + 1}/${plan.length}: ${p.attack} vs ${p.defense.name}`);
       console.error(summaryLine(r.summary));
     }
     bar.finish();

@@ -129,7 +129,7 @@ export const trainCommand: Command<typeof schema> = {
       seed: o.seed,
       evalEvery: o.evalEvery,
       testLimit: o.testLimit,
-      onProgress: (p) => (bar ??= new ProgressBar({ total: p.totalSteps, label: `train ${o.model}` })).update(p.step, `loss ${p.loss.toFixed(3)}${p.accuracy !== undefined ? ` acc ${(p.accuracy * 100).toFixed(1)}%` : ''}`),
+      onProgress: (p) => (bar ??= new ProgressBar({ total: p.totalSteps, unit: 'steps', label: `train ${o.model}` })).update(p.step, `loss ${p.loss.toFixed(3)}${p.accuracy !== undefined ? ` acc ${(p.accuracy * 100).toFixed(1)}%` : ''}`),
     });
     bar?.finish();
     const seconds = (performance.now() - t0) / 1000;
@@ -167,7 +167,7 @@ async function trainFederated(o: Options, data: DatasetSplits, t0: number): Prom
     resume: o.resume,
     onRound: (e, rounds) => {
       if (e.testAccuracy !== undefined) accuracy = ` acc ${(e.testAccuracy * 100).toFixed(1)}%`;
-      (bar ??= new ProgressBar({ total: rounds, label })).update(e.round, `loss ${e.trainLoss.toFixed(3)}${accuracy}`);
+      (bar ??= new ProgressBar({ total: rounds, unit: 'rounds', label })).update(e.round, `loss ${e.trainLoss.toFixed(3)}${accuracy}`);
     },
   });
   bar?.finish();
