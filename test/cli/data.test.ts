@@ -6,7 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseCommand } from '../../src/cli/args.js';
+import { type Command, parseCommand } from '../../src/cli/args.js';
 import { attackCommand } from '../../src/cli/attack.js';
 import { compareCommand } from '../../src/cli/compare.js';
 import { FIXTURE_CIFAR10, openDataset } from '../../src/cli/data.js';
@@ -73,7 +73,7 @@ describe('where the data comes from', () => {
       assert.equal(cmd.options.download?.type, 'boolean', cmd.name);
     }
     const base = { train: [], compare: [], attack: ['--attack', 'dlg', '--out', 'x'], 'privacy-table': ['--out', 'x'] } as Record<string, string[]>;
-    for (const cmd of [trainCommand, compareCommand, attackCommand, privacyTableCommand]) {
+    for (const cmd of [trainCommand, compareCommand, attackCommand, privacyTableCommand] as Command[]) {
       const o = parseCommand(cmd, [...base[cmd.name]!, '--download']) as { download?: boolean };
       assert.equal(o.download, true, cmd.name);
     }
