@@ -1,22 +1,21 @@
-// Checkpoints of a federated run, written so that a crash at any moment leaves either the previous
-// checkpoint or the new one, never a mixture:
+// Checkpoints of a federated run (the folder itself: src/train/checkpoints.ts):
 //   DIR/round-000040/  model.safetensors (parameters, buffers, momentum), state.json, manifest.json
-//   DIR/latest         the name of the newest complete round folder
-// A round folder is written under a temporary name, its files flushed, then renamed; only then is
-// `latest` replaced (itself by write-and-rename). Loading checks every file against the sizes and
-// SHA-256 sums in the manifest before trusting any of it.
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+// Loading checks every file against the manifest, then the structure of state.json (a schema,
+// and the client and server states against the spec and the model), so a file edited by hand
+// and given new hashes is refused with the file and the field named, not read as garbage.
 import { join } from 'node:path';
-import { stateFromJSON, stateToJSON } from '../defenses/index.js';
+import { z } from 'zod';
+import { ADGP, adgpClient, createDefense, stateFromJSON, stateToJSON } from '../defenses/index.js';
 import { decodeSafetensors, encodeSafetensors, matchLayout } from '../models/index.js';
+import { checkCheckpointTarget, issueText, readCheckpointFolder, writeCheckpointFolder } from '../train/index.js';
 import type { ClientState } from './client.js';
 import { fullLayout, Replica, type ModelLayout, type ReplicaMeta } from './replica.js';
 import type { RoundRecord, ServerState } from './server.js';
-import type { FederatedSpec } from './spec.js';
+import { type FederatedSpec, specSchema } from './spec.js';
+
+export { checkCheckpointTarget };
 
 const FORMAT = 1;
-const ROUND_DIR = /^round-\d{6,}$/;
 
 export interface HistoryEntry extends RoundRecord {
   testAccuracy?: number;
@@ -41,9 +40,7 @@ interface StateFile {
 }
 
 export function saveCheckpoint(dir: string, c: Checkpoint): string {
-  mkdirSync(dir, { recursive: true });
   const m = c.model;
-  const name = `round-${String(m.round).padStart(6, '0')}`;
   const state: StateFile = {
     format: FORMAT,
     spec: c.spec,
@@ -52,84 +49,134 @@ export function saveCheckpoint(dir: string, c: Checkpoint): string {
     clients: c.clients,
     history: c.history,
   };
-  const files: Record<string, Uint8Array> = {
+  const files = {
     'model.safetensors': encodeSafetensors(m.allTensors(), { round: String(m.round) }),
     'state.json': Buffer.from(stateToJSON(state)),
   };
-  files['manifest.json'] = Buffer.from(JSON.stringify({ format: FORMAT, round: m.round, files: Object.fromEntries(Object.entries(files).map(([f, b]) => [f, { bytes: b.length, sha256: sha256(b) }])) }));
-  const tmp = join(dir, `.tmp-${name}-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  for (const [f, bytes] of Object.entries(files)) writeDurably(join(tmp, f), bytes);
-  rmSync(join(dir, name), { recursive: true, force: true });
-  renameSync(tmp, join(dir, name));
-  writeDurably(join(dir, `.latest-${process.pid}`), Buffer.from(`${name}\n`));
-  renameSync(join(dir, `.latest-${process.pid}`), join(dir, 'latest'));
-  // Older rounds are no longer pointed at; a crash before this line only leaves extra folders.
-  for (const old of readdirSync(dir)) if (ROUND_DIR.test(old) && old !== name) rmSync(join(dir, old), { recursive: true, force: true });
-  return join(dir, name);
+  const summary = { kind: 'federated' as const, done: m.round, planned: c.spec.rounds, dataset: c.spec.dataset, model: c.spec.model.name, writtenAt: new Date().toISOString() };
+  return writeCheckpointFolder(dir, `round-${String(m.round).padStart(6, '0')}`, files, summary);
 }
 
 export function loadCheckpoint(dir: string, layout: ModelLayout): Checkpoint {
   const fail = (why: string): never => {
     throw new Error(`checkpoint ${dir}: ${why}`);
   };
-  const latest = join(dir, 'latest');
-  if (!existsSync(latest)) fail('no "latest" file: not a checkpoint folder, or no checkpoint was completed');
-  const name = readFileSync(latest, 'utf8').trim();
-  if (!ROUND_DIR.test(name)) fail(`"latest" names ${JSON.stringify(name)}, not a round folder`);
-  const folder = join(dir, name);
-  const files = readVerified(folder, fail);
-  let state: StateFile;
+  const { folder, files } = readCheckpointFolder(dir);
+  const stateFile = join(folder, 'state.json');
+  let raw: unknown;
   try {
-    state = stateFromJSON(files['state.json']!.toString('utf8')) as StateFile;
+    raw = stateFromJSON(files['state.json'].toString('utf8'));
   } catch (e) {
     return fail(`state.json is not readable (${(e as Error).message})`);
   }
-  if (state.format !== FORMAT) fail(`state format ${state.format}, this version reads ${FORMAT}`);
-  const { tensors, metadata } = decodeSafetensors(Buffer.from(files['model.safetensors']!), join(folder, 'model.safetensors'));
+  const parsed = stateSchema.safeParse(raw);
+  if (!parsed.success) return fail(`${stateFile}: ${issueText(parsed.error)}`);
+  const state = parsed.data as unknown as StateFile;
+  const inconsistent = stateProblem(state, layout);
+  if (inconsistent) fail(`${stateFile}: ${inconsistent}`);
+  const modelFile = join(folder, 'model.safetensors');
+  const { tensors, metadata } = decodeSafetensors(files['model.safetensors'], modelFile);
   if (metadata['round'] !== String(state.model.round)) fail(`model.safetensors is of round ${metadata['round']}, state.json of round ${state.model.round}`);
-  const ordered = matchLayout(tensors, fullLayout(layout, state.model.momentum), join(folder, 'model.safetensors'));
+  const ordered = matchLayout(tensors, fullLayout(layout, state.model.momentum), modelFile);
   const model = Replica.fromTensors(layout, ordered, state.model);
   return { spec: state.spec, model, server: state.server, clients: state.clients, history: state.history };
 }
 
-function readVerified(folder: string, fail: (why: string) => never): Record<string, Buffer> {
-  let manifest: { format: number; files: Record<string, { bytes: number; sha256: string }> };
-  try {
-    manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
-  } catch (e) {
-    return fail(`manifest.json is missing or damaged (${(e as Error).message})`);
+const count = z.number().int().min(0);
+const finite = z.number().finite();
+// A generator's words are 32-bit, signed or not (xoshiro's state as rng.ts keeps it).
+const word = z.number().int().min(-(2 ** 31)).max(0xffffffff);
+const rngState = z.object({ s: z.tuple([word, word, word, word]), spareNormal: finite.nullable() });
+const stateSchema = z.object({
+  format: z.literal(FORMAT),
+  spec: specSchema,
+  model: z.object({
+    round: count,
+    optimizer: z.object({ lr: finite.positive(), momentum: finite.min(0), dampening: finite.min(0).max(1), weightDecay: finite.min(0), nesterov: z.boolean() }),
+    step: count,
+    momentum: z.array(z.boolean()),
+  }),
+  server: z.object({ rng: rngState, inSync: z.array(z.boolean()), bytesUp: z.array(count), bytesDown: z.array(count) }).passthrough(),
+  clients: z.array(z.object({
+    sampler: z.object({ pool: z.array(count), order: z.array(count), position: count, epoch: count, batchSize: z.number().int().positive(), rng: rngState }).passthrough(),
+    defenseRng: rngState,
+    defense: z.unknown(),
+    replicaRound: count.nullable(),
+  }).passthrough()),
+  history: z.array(z.object({
+    round: z.number().int().positive(),
+    lr: finite,
+    sampled: z.array(count),
+    dropped: z.array(z.object({ client: count, phase: z.string(), reason: z.string() }).passthrough()),
+    // NaN (every client dropped) is null in JSON.
+    trainLoss: finite.nullable(),
+    relGradDistance: finite.nullable(),
+    keptFraction: finite.nullable(),
+    bytesUp: count,
+    bytesDown: count,
+    testAccuracy: finite.min(0).max(1).optional(),
+    testLoss: finite.optional(),
+  }).passthrough()),
+});
+
+/** What the schema cannot say: the parts agree with each other, the spec and the model. */
+function stateProblem(s: StateFile, layout: ModelLayout): string | null {
+  const n = s.spec.clients;
+  if (s.clients.length !== n) return `field "clients": ${s.clients.length} client states for a run of ${n} clients`;
+  for (const [k, v] of [['inSync', s.server.inSync], ['bytesUp', s.server.bytesUp], ['bytesDown', s.server.bytesDown]] as const) {
+    if (v.length !== n) return `field "server.${k}": ${v.length} entries for ${n} clients`;
   }
-  const out: Record<string, Buffer> = {};
-  for (const f of ['model.safetensors', 'state.json']) {
-    const want = manifest.files?.[f];
-    if (!want) fail(`manifest.json does not list ${f}`);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(join(folder, f));
-    } catch (e) {
-      return fail(`cannot read ${f} (${(e as Error).message})`);
+  if (s.model.momentum.length !== layout.params.length) return `field "model.momentum": ${s.model.momentum.length} flags for ${layout.params.length} parameters`;
+  if (s.model.round > s.spec.rounds) return `field "model.round": round ${s.model.round} of a run of ${s.spec.rounds}`;
+  if (s.history.length !== s.model.round || s.history.some((e, i) => e.round !== i + 1)) return `field "history": ${s.history.length} entries do not run from round 1 to the model's round ${s.model.round}`;
+  const bad = s.history.findIndex((e) => e.sampled.some((c) => c >= n) || e.dropped.some((d) => d.client >= n));
+  if (bad >= 0) return `field "history.${bad}": a client id outside 0..${n - 1}`;
+  const fresh = freshDefenseState(s.spec, layout);
+  for (const [i, c] of s.clients.entries()) {
+    if (c.replicaRound !== null && c.replicaRound > s.model.round) return `field "clients.${i}.replicaRound": round ${c.replicaRound} is past the model's ${s.model.round}`;
+    if (c.sampler.pool.some((x) => x >= (s.spec.trainLimit ?? Infinity))) return `field "clients.${i}.sampler.pool": an example past --train-limit`;
+    const d = structureDifference(fresh, c.defense, `clients.${i}.defense`);
+    if (d) return d;
+  }
+  return null;
+}
+
+/** A new client's defense state for this spec: what a checkpointed one must look like. */
+function freshDefenseState(spec: FederatedSpec, layout: ModelLayout): unknown {
+  const { name, options } = spec.defense;
+  return (name === ADGP ? adgpClient(options) : createDefense(name, options)).init(layout.params);
+}
+
+/** Where `actual` differs in structure from `expected` (typed arrays of the same kind and length, the same keys), or null. */
+function structureDifference(expected: unknown, actual: unknown, path: string): string | null {
+  const at = `field "${path}"`;
+  if (ArrayBuffer.isView(expected)) {
+    const e = expected as Float32Array;
+    const a = actual as Float32Array;
+    if (!ArrayBuffer.isView(actual) || actual.constructor !== expected.constructor) return `${at}: expected a ${expected.constructor.name}`;
+    if (a.length !== e.length) return `${at}: ${a.length} entries, expected ${e.length}`;
+    if (a instanceof Float32Array && !a.every(Number.isFinite)) return `${at}: not finite`;
+    return null;
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual) || actual.length !== expected.length) return `${at}: expected a list of ${expected.length}`;
+    for (let i = 0; i < expected.length; i++) {
+      const d = structureDifference(expected[i], actual[i], `${path}.${i}`);
+      if (d) return d;
     }
-    if (bytes.length !== want!.bytes) fail(`${f} has ${bytes.length} bytes, the manifest says ${want!.bytes} (written partly?)`);
-    if (sha256(bytes) !== want!.sha256) fail(`${f} does not match its SHA-256 in the manifest (damaged)`);
-    out[f] = bytes;
+    return null;
   }
-  return out;
+  if (expected !== null && typeof expected === 'object') {
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return `${at}: expected an object`;
+    const keys = Object.keys(expected);
+    const extra = Object.keys(actual).find((k) => !keys.includes(k));
+    if (extra !== undefined) return `${at}: unexpected key "${extra}"`;
+    for (const k of keys) {
+      const d = structureDifference((expected as Record<string, unknown>)[k], (actual as Record<string, unknown>)[k], `${path}.${k}`);
+      if (d) return d;
+    }
+    return null;
+  }
+  return typeof expected === typeof actual && (expected === null) === (actual === null) ? null : `${at}: expected ${expected === null ? 'null' : `a ${typeof expected}`}`;
 }
 
-function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-
-/** Writes and flushes a file, so a rename after it never exposes unwritten data. */
-function writeDurably(path: string, bytes: Uint8Array): void {
-  const fd = openSync(path, 'w');
-  try {
-    let at = 0;
-    while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}

@@ -1,0 +1,159 @@
+// The checkpoint folder, for centralised and federated runs alike, written so that a crash at
+// any moment leaves either the previous checkpoint or the new one, never a mixture:
+//   DIR/round-000040/ (or step-00001234/)  model.safetensors, state.json, manifest.json
+//   DIR/latest                               the name of the newest complete folder
+// A folder is written under a temporary name, its files flushed, then renamed; only then is
+// `latest` replaced (itself by write-and-rename). Reading checks every file against the sizes
+// and SHA-256 sums in the manifest before trusting any of it. A folder that already holds another
+// run's checkpoint is not written into unless the caller says so (checkCheckpointTarget).
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+export const CHECKPOINT_FORMAT = 1;
+const FOLDER = /^(round|step)-\d{6,}$/;
+export const CHECKPOINT_FILES = ['model.safetensors', 'state.json'] as const;
+
+/** What a checkpoint is of, kept in its manifest so a folder can be described without reading its state. */
+export interface CheckpointSummary {
+  /** 'federated' (rounds) or 'centralised' (steps). */
+  kind: 'federated' | 'centralised';
+  /** Rounds or steps done, and planned. */
+  done: number;
+  planned: number;
+  dataset: string;
+  model: string;
+  /** ISO time of writing. */
+  writtenAt: string;
+}
+
+const summarySchema = z.object({
+  kind: z.enum(['federated', 'centralised']),
+  done: z.number().int().min(0),
+  planned: z.number().int().min(0),
+  dataset: z.string(),
+  model: z.string(),
+  writtenAt: z.string(),
+});
+
+const manifestSchema = z.object({
+  format: z.literal(CHECKPOINT_FORMAT),
+  round: z.number().int().min(0).optional(),
+  summary: summarySchema.optional(),
+  files: z.record(z.object({ bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
+});
+
+/** Writes `files` as the folder `name` (e.g. round-000040) of the checkpoint in dir, and points `latest` at it. */
+export function writeCheckpointFolder(dir: string, name: string, files: Record<string, Uint8Array>, summary: CheckpointSummary): string {
+  if (!FOLDER.test(name)) throw new Error(`checkpoint: bad folder name ${name}`);
+  mkdirSync(dir, { recursive: true });
+  const manifest = {
+    format: CHECKPOINT_FORMAT,
+    summary,
+    files: Object.fromEntries(Object.entries(files).map(([f, b]) => [f, { bytes: b.length, sha256: sha256(b) }])),
+  };
+  const all = { ...files, 'manifest.json': Buffer.from(JSON.stringify(manifest)) };
+  const tmp = join(dir, `.tmp-${name}-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  for (const [f, bytes] of Object.entries(all)) writeDurably(join(tmp, f), bytes);
+  rmSync(join(dir, name), { recursive: true, force: true });
+  renameSync(tmp, join(dir, name));
+  writeDurably(join(dir, `.latest-${process.pid}`), Buffer.from(`${name}\n`));
+  renameSync(join(dir, `.latest-${process.pid}`), join(dir, 'latest'));
+  // Older folders are no longer pointed at; a crash before this line only leaves extra folders.
+  for (const old of readdirSync(dir)) if (FOLDER.test(old) && old !== name) rmSync(join(dir, old), { recursive: true, force: true });
+  return join(dir, name);
+}
+
+/** The files of the checkpoint `latest` names, each checked against the manifest; errors name the folder and the file. */
+export function readCheckpointFolder(dir: string): { folder: string; files: Record<(typeof CHECKPOINT_FILES)[number], Buffer>; summary?: CheckpointSummary } {
+  const fail = (why: string): never => {
+    throw new Error(`checkpoint ${dir}: ${why}`);
+  };
+  const latest = join(dir, 'latest');
+  if (!existsSync(latest)) fail('no "latest" file: not a checkpoint folder, or no checkpoint was completed');
+  const name = readFileSync(latest, 'utf8').trim();
+  if (!FOLDER.test(name)) fail(`"latest" names ${JSON.stringify(name)}, not a checkpoint folder`);
+  const folder = join(dir, name);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
+  } catch (e) {
+    return fail(`${name}/manifest.json is missing or damaged (${(e as Error).message})`);
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) return fail(`${name}/manifest.json: ${issueText(parsed.error)}`);
+  const manifest = parsed.data;
+  const out = {} as Record<(typeof CHECKPOINT_FILES)[number], Buffer>;
+  for (const f of CHECKPOINT_FILES) {
+    const want = manifest.files[f];
+    if (!want) fail(`manifest.json does not list ${f}`);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(folder, f));
+    } catch (e) {
+      return fail(`cannot read ${f} (${(e as Error).message})`);
+    }
+    if (bytes.length !== want!.bytes) fail(`${f} has ${bytes.length} bytes, the manifest says ${want!.bytes} (written partly?)`);
+    if (sha256(bytes) !== want!.sha256) fail(`${f} does not match its SHA-256 in the manifest (damaged)`);
+    out[f] = bytes;
+  }
+  return { folder, files: out, summary: manifest.summary };
+}
+
+/** A zod error as one line: the first issue, with its path. */
+export function issueText(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  return `${issue.path.length ? `field "${issue.path.join('.')}"` : 'the file'}: ${issue.message}`;
+}
+
+/** One line on what a checkpoint folder holds, or null when it holds none. */
+export function describeCheckpoint(dir: string): string | null {
+  if (!existsSync(join(dir, 'latest')) && !(existsSync(dir) && readdirSync(dir).some((f) => FOLDER.test(f)))) return null;
+  try {
+    const name = readFileSync(join(dir, 'latest'), 'utf8').trim();
+    const raw = JSON.parse(readFileSync(join(dir, name, 'manifest.json'), 'utf8')) as { summary?: unknown };
+    const s = summarySchema.safeParse(raw.summary);
+    if (!s.success) return `a checkpoint (${name})`;
+    const unit = s.data.kind === 'federated' ? 'round' : 'step';
+    return `a checkpoint of a ${s.data.kind} run (${s.data.model} on ${s.data.dataset}, ${unit} ${s.data.done} of ${s.data.planned}, written ${s.data.writtenAt})`;
+  } catch {
+    return 'checkpoint files (no complete checkpoint)';
+  }
+}
+
+/**
+ * Refuses to let a run's checkpoints replace another run's: DIR may be new, empty of
+ * checkpoints, the folder this run resumes from, or `force` must be given. The old checkpoint
+ * stays until this run writes its first one.
+ */
+export function checkCheckpointTarget(dir: string, o: { resume?: string; force?: boolean }): void {
+  if (o.force) return;
+  if (o.resume !== undefined && resolve(o.resume) === resolve(dir)) return;
+  const there = describeCheckpoint(dir);
+  if (there === null) return;
+  throw new CheckpointExistsError(
+    `--checkpoint ${dir} already holds ${there}; continue that run with --resume ${dir} --checkpoint ${dir}, ` +
+      'let this run replace it with --force (it stays until this run writes its first checkpoint), or give another folder',
+  );
+}
+
+export class CheckpointExistsError extends Error {}
+
+function sha256(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** Writes and flushes a file, so a rename after it never exposes unwritten data. */
+function writeDurably(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, 'w');
+  try {
+    let at = 0;
+    while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
