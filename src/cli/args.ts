@@ -215,3 +215,17 @@ export function nameList<T extends string>(known: readonly T[]) {
     return names as T[];
   });
 }
+
+/** A comma-separated list of non-negative finite numbers, e.g. --noise-multiplier 1e-4,1e-3. */
+export function numberList() {
+  return z.string().transform((text, ctx) => {
+    const parts = text.split(',').map((x) => x.trim());
+    const values = parts.map(Number);
+    const bad = parts.findIndex((x, i) => x === '' || !Number.isFinite(values[i]!) || values[i]! < 0);
+    if (bad >= 0) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(parts[bad])} is not a non-negative number; expected a comma-separated list such as 1e-4,1e-3` });
+      return z.NEVER;
+    }
+    return values;
+  });
+}

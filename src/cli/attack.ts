@@ -1,7 +1,7 @@
 // `dgp attack`: one gradient-inversion attack against one defense, on N test images in batches of
 // B, with the model after R training rounds. Writes a PNG grid (ground truth above the
 // reconstruction), the metrics as JSON, and prints one summary line.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { modelAtRound } from '../attacks/case.js';
@@ -15,6 +15,7 @@ import { type LpipsBackend, type LpipsNotComputed, openLpips } from '../metrics/
 import { ProgressBar, writeImageGrid } from '../report/index.js';
 import { type Command, int, num, type OptionSpec } from './args.js';
 import { dataOptions, dataShape, openDataset } from './data.js';
+import { type ResultHead, resultHead, withDefenseDefaults, writeResult } from './result.js';
 
 export { FIXTURE_CIFAR10 } from './data.js';
 
@@ -81,13 +82,13 @@ export function attackedModel(o: { model: (typeof MODEL_NAMES)[number]; width: n
   return createModel(o.model, { inputShape: [t.channels, t.height, t.width], width: o.width });
 }
 
-/** Writes grid.png (truth row above reconstruction row) and metrics.json under `dir`. */
-export function writeExperiment(dir: string, r: ExperimentResult, extra: Record<string, unknown> = {}, name = 'attack'): { grid: string; json: string } {
+/** Writes NAME.png (truth row above reconstruction row) and NAME.json (the result head, summary, `extra`, records) under `dir`. */
+export function writeExperiment(dir: string, r: ExperimentResult, head: ResultHead, extra: Record<string, unknown> = {}, name = 'attack'): { grid: string; json: string } {
   mkdirSync(dir, { recursive: true });
   const grid = join(dir, `${name}.png`);
   const json = join(dir, `${name}.json`);
   writeImageGrid(grid, [{ images: r.truth, shape: r.shape }, { images: r.recon, shape: r.shape }], { scale: 2, pad: 1 });
-  writeFileSync(json, JSON.stringify({ summary: r.summary, ...extra, records: r.records }, null, 2));
+  writeResult(json, head, { summary: r.summary, ...extra, records: r.records });
   return { grid, json };
 }
 
@@ -140,7 +141,8 @@ export const attackCommand: Command<typeof schema> = {
       },
     });
     bar?.finish();
-    const files = writeExperiment(o.out, result, { options: o, trainLosses: state.losses });
+    const head = resultHead('attack', withDefenseDefaults(o, defenseFromFlags(o)));
+    const files = writeExperiment(o.out, result, head, { data: source, trainLosses: state.losses });
     console.log(summaryLine(result.summary));
     console.log(`wrote ${files.grid} and ${files.json}`);
   },

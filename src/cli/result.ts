@@ -42,7 +42,7 @@ export function gitCommit(root: string): string | null {
 }
 
 /** The head of a result: `options` as the command ran with them. */
-export function resultHead(command: string, options: Record<string, unknown>, now = new Date()): ResultHead {
+export function resultHead(command: string, options: object, now = new Date()): ResultHead {
   return { schemaVersion: RESULT_SCHEMA_VERSION, tool: toolInfo(), createdAt: now.toISOString(), command, options: jsonSafe(options) };
 }
 
@@ -50,7 +50,7 @@ export function resultHead(command: string, options: Record<string, unknown>, no
  * Options with the defense's defaults filled in: `defense` (a name) and `defenseOptions` (every
  * option it runs with, e.g. dgp's pTop, pKeep, tinyTensor and ef).
  */
-export function withDefenseDefaults<T extends Record<string, unknown>>(options: T, defense: { name: string; options: Record<string, unknown> }): T & { defense: string; defenseOptions: Record<string, unknown> } {
+export function withDefenseDefaults<T extends object>(options: T, defense: { name: string; options: Record<string, unknown> }): T & { defense: string; defenseOptions: Record<string, unknown> } {
   return { ...options, defense: defense.name, defenseOptions: effectiveDefenseOptions(defense.name, defense.options) };
 }
 
@@ -62,6 +62,6 @@ export function writeResult(path: string, head: ResultHead, body: Record<string,
 }
 
 /** Drops undefined and functions, so what is written is what is read back. */
-function jsonSafe(o: Record<string, unknown>): Record<string, unknown> {
+function jsonSafe(o: object): Record<string, unknown> {
   return JSON.parse(JSON.stringify(o)) as Record<string, unknown>;
 }

@@ -15,7 +15,8 @@ import { type HistoryEntry, loadCheckpoint, saveCheckpoint } from './checkpoint.
 import { type ClientProxy, FederatedClient, inProcess } from './client.js';
 import { Replica, type ModelLayout } from './replica.js';
 import { FederatedServer } from './server.js';
-import { type FederatedSpec, lrSchedule, parseSpec, specDifference } from './spec.js';
+import { type FederatedSpec, lrSchedule, parseSpec } from './spec.js';
+import { resumeRefusal } from '../train/index.js';
 import { createStrategy } from './strategy.js';
 
 export interface RunOptions {
@@ -159,10 +160,8 @@ export async function runFederated(spec: FederatedSpec, data: DatasetSplits, opt
 function resumeFrom(fed: Federation, dir: string): Federation {
   const cp = loadCheckpoint(dir, fed.layout);
   // More rounds than first planned continue the same run, unless the schedule spans the rounds.
-  const extendable = cp.spec.schedule !== 'cosine';
-  const comparable = (x: FederatedSpec) => (extendable ? { ...x, rounds: 0 } : x);
-  const diff = specDifference(comparable(cp.spec), comparable(fed.spec));
-  if (diff) throw new Error(`cannot resume from ${dir}: it was written by a different run (${diff})`);
+  const refusal = resumeRefusal(dir, cp.spec, fed.spec, 'rounds');
+  if (refusal) throw new Error(refusal);
   if (cp.model.round > fed.spec.rounds) throw new Error(`cannot resume from ${dir}: it is at round ${cp.model.round}, past the ${fed.spec.rounds} rounds of this run`);
   if (cp.clients.length !== fed.clients.length) throw new Error(`cannot resume from ${dir}: ${cp.clients.length} client states for ${fed.clients.length} clients`);
   fed.server.restore(cp.server, cp.model);

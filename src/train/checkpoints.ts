@@ -142,6 +142,37 @@ export function checkCheckpointTarget(dir: string, o: { resume?: string; force?:
 
 export class CheckpointExistsError extends Error {}
 
+/** The first key path at which two specs differ, or null. */
+export function specDifference(a: unknown, b: unknown, path = ''): string | null {
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    return Object.is(a, b) ? null : `${path || 'spec'}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+  }
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  for (const k of keys) {
+    const d = specDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
+    if (d) return d;
+  }
+  return null;
+}
+
+/**
+ * Why a run cannot resume from the checkpoint in `dir` written by `saved`, or null. Its length
+ * (`length`: 'rounds' or 'epochs') may grow, except under a cosine schedule, which spans the
+ * length first planned; the message says what differs, why that matters and what works.
+ */
+export function resumeRefusal(dir: string, saved: { schedule: string } & Record<string, unknown>, now: Record<string, unknown>, length: 'rounds' | 'epochs'): string | null {
+  const extendable = saved.schedule !== 'cosine';
+  const comparable = (x: Record<string, unknown>) => (extendable ? { ...x, [length]: 0 } : x);
+  const diff = specDifference(comparable(saved), comparable(now));
+  if (!diff) return null;
+  const head = `cannot resume from ${dir}: it was written by a different run (${diff})`;
+  if (diff.startsWith(`${length}:`)) {
+    return `${head}: its cosine schedule decays the learning rate to 0 over the ${saved[length]} ${length} it planned, so resuming cannot change --${length}; ` +
+      `resume with --${length} ${saved[length]}, or start a new run of ${now[length]} (another --checkpoint folder, or --force); runs under a constant or step schedule can be extended`;
+  }
+  return `${head}; resume with that run's options (its state.json "spec" holds them all), or start a new run in another --checkpoint folder or with --force`;
+}
+
 function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }

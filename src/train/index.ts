@@ -2,8 +2,10 @@
 // and the checkpoint folder both centralised and federated runs write.
 export { evaluate, oneHotLabels, type Evaluation } from './evaluate.js';
 export { ModelRunner, updateRunningStats, type LossAndGrad } from './runner.js';
-export { trainCentralized, type TrainHistoryEntry, type TrainOptions, type TrainResult } from './train.js';
+export { optimizerTemplate, trainCentralized, type TrainHistoryEntry, type TrainOptions, type TrainResult, type TrainState } from './train.js';
+export { centralisedSpecSchema, loadTrainCheckpoint, saveTrainCheckpoint, type CentralisedSpec } from './train-checkpoint.js';
 export {
-  checkCheckpointTarget, CheckpointExistsError, CHECKPOINT_FORMAT, describeCheckpoint, issueText, readCheckpointFolder, writeCheckpointFolder,
+  checkCheckpointTarget, CheckpointExistsError, CHECKPOINT_FORMAT, describeCheckpoint, issueText, readCheckpointFolder, resumeRefusal, specDifference,
+  writeCheckpointFolder,
   type CheckpointSummary,
 } from './checkpoints.js';
