@@ -66,7 +66,7 @@ export function trainingOptions(d: TrainingDefaults): Record<string, OptionSpec>
     'eval-every': { type: 'string', description: 'evaluate every N steps, or rounds when federated (0: only at the end)', default: '0' },
     'test-limit': { type: 'string', description: 'evaluate on the first N test images only' },
     'train-limit': { type: 'string', description: 'train on the first N training images only' },
-    json: { type: 'string', description: 'write the result and history as JSON to this file' },
+    json: { type: 'string', description: 'write the result and history as JSON to this file (dgp train: Ctrl-C writes the part done, then exits with 130)' },
   };
 }
 
@@ -125,9 +125,9 @@ export const runOptions: Record<string, OptionSpec> = {
   clients: { type: 'string', description: 'clients; more than 1, or a --defense, trains federated', default: '1' },
   rounds: { type: 'string', description: 'federated rounds (default: --epochs passes over the training data)' },
   ...strategyOptions,
-  checkpoint: { type: 'string', description: 'federated: write a checkpoint into this folder' },
-  'checkpoint-every': { type: 'string', description: 'rounds between checkpoints (and after the last)', default: '10' },
-  resume: { type: 'string', description: 'federated: continue from the checkpoint in this folder' },
+  checkpoint: { type: 'string', description: 'write a checkpoint into this folder (refused if it holds another run\'s, unless --force; Ctrl-C leaves the last one)' },
+  'checkpoint-every': { type: 'string', description: 'rounds between checkpoints, and after the last (default 10); centralised: steps (default: one epoch)' },
+  resume: { type: 'string', description: 'continue from the checkpoint in this folder (the same options; more --rounds or --epochs unless the schedule is cosine)' },
   listen: { type: 'string', description: 'HOST:PORT: serve the run to --clients client processes over TCP (`dgp client --connect`) instead of running them here' },
   wait: { type: 'string', description: 'with --listen: seconds to wait for every client to connect', default: '300' },
   'client-timeout': { type: 'string', description: 'drop a client that has not answered a call within this many seconds (default: wait; with --listen: 600)' },
