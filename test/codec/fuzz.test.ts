@@ -73,7 +73,7 @@ test(`fuzz: ${MUTANTS} seeded mutants of valid messages decode to a valid update
   // The run exercised what it claims: every operator, every option combination, real successes
   // and a wide range of the decoder's refusals.
   for (const m of MUTATION_NAMES) assert.ok((used.get(m) ?? 0) > 1000, `mutation ${m} used ${used.get(m) ?? 0} times`);
-  for (const [si, use] of comboUse.entries()) assert.ok(use.every((n) => n >= 2), `${corpus[si]!.label}: an option combination never ran`);
+  for (const [si, use] of comboUse.entries()) assert.ok(use.every((n) => n >= 40), `${corpus[si]!.label}: an option combination ran only ${Math.min(...use)} times`);
   t.diagnostic(`${decodes} decodes: ${accepted} accepted, the rest refused with ${errors.size} distinct messages`);
   assert.ok(decodes >= MUTANTS * PER_MUTANT);
   assert.ok(accepted > decodes * 0.01, `only ${accepted} of ${decodes} decodes succeeded: the mutants are too broken to test the checks`);
