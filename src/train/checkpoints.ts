@@ -1,7 +1,7 @@
 // The checkpoint folder, for centralised and federated runs alike, written so that a crash at
 // any moment leaves either the previous checkpoint or the new one, never a mixture:
-//   DIR/round-000040/ (or step-00001234/)  model.safetensors, state.json, manifest.json
-//   DIR/latest                               the name of the newest complete folder
+//   DIR/round-000040/ (or step-001234/)  its files and manifest.json (sizes, SHA-256, a summary)
+//   DIR/latest                             the name of the newest complete folder
 // A folder is written under a temporary name, its files flushed, then renamed; only then is
 // `latest` replaced (itself by write-and-rename). Reading checks every file against the sizes
 // and SHA-256 sums in the manifest before trusting any of it. A folder that already holds another
@@ -12,8 +12,8 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 export const CHECKPOINT_FORMAT = 1;
-const FOLDER = /^(round|step)-\d{6,}$/;
-export const CHECKPOINT_FILES = ['model.safetensors', 'state.json'] as const;
+/** A checkpoint folder: round-NNNNNN (federated) or step-NNNNNN (centralised). */
+export const ROUND_DIR = /^(round|step)-(\d{6,})$/;
 
 /** What a checkpoint is of, kept in its manifest so a folder can be described without reading its state. */
 export interface CheckpointSummary {
@@ -38,56 +38,83 @@ const summarySchema = z.object({
 });
 
 const manifestSchema = z.object({
-  format: z.literal(CHECKPOINT_FORMAT),
+  format: z.number().int(),
   round: z.number().int().min(0).optional(),
   summary: summarySchema.optional(),
   files: z.record(z.object({ bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
 });
 
-/** Writes `files` as the folder `name` (e.g. round-000040) of the checkpoint in dir, and points `latest` at it. */
-export function writeCheckpointFolder(dir: string, name: string, files: Record<string, Uint8Array>, summary: CheckpointSummary): string {
-  if (!FOLDER.test(name)) throw new Error(`checkpoint: bad folder name ${name}`);
+export function roundFolderName(round: number, unit: 'round' | 'step' = 'round'): string {
+  return `${unit}-${String(round).padStart(6, '0')}`;
+}
+
+/**
+ * Writes `files` (and their manifest, with `summary` when given) as DIR/round-R (or step-R),
+ * points `latest` at it and keeps the newest `keep` folders.
+ */
+export function writeRoundFolder(
+  dir: string,
+  round: number,
+  files: Record<string, Uint8Array>,
+  o: { format: number; keep: number; unit?: 'round' | 'step'; summary?: CheckpointSummary },
+): string {
   mkdirSync(dir, { recursive: true });
+  const name = roundFolderName(round, o.unit);
   const manifest = {
-    format: CHECKPOINT_FORMAT,
-    summary,
+    format: o.format,
+    round,
+    ...(o.summary ? { summary: o.summary } : {}),
     files: Object.fromEntries(Object.entries(files).map(([f, b]) => [f, { bytes: b.length, sha256: sha256(b) }])),
   };
-  const all = { ...files, 'manifest.json': Buffer.from(JSON.stringify(manifest)) };
   const tmp = join(dir, `.tmp-${name}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  for (const [f, bytes] of Object.entries(all)) writeDurably(join(tmp, f), bytes);
+  for (const [f, bytes] of Object.entries({ ...files, 'manifest.json': Buffer.from(JSON.stringify(manifest)) })) writeDurably(join(tmp, f), bytes);
   rmSync(join(dir, name), { recursive: true, force: true });
   renameSync(tmp, join(dir, name));
   writeDurably(join(dir, `.latest-${process.pid}`), Buffer.from(`${name}\n`));
   renameSync(join(dir, `.latest-${process.pid}`), join(dir, 'latest'));
-  // Older folders are no longer pointed at; a crash before this line only leaves extra folders.
-  for (const old of readdirSync(dir)) if (FOLDER.test(old) && old !== name) rmSync(join(dir, old), { recursive: true, force: true });
+  // Older folders beyond those kept (another run's too) are no longer pointed at; a crash before this only leaves extra folders.
+  const older = savedFolders(dir).filter((f) => f.name !== name).sort((a, b) => b.round - a.round).slice(Math.max(0, o.keep - 1));
+  for (const f of older) rmSync(join(dir, f.name), { recursive: true, force: true });
   return join(dir, name);
 }
 
-/** The files of the checkpoint `latest` names, each checked against the manifest; errors name the folder and the file. */
-export function readCheckpointFolder(dir: string): { folder: string; files: Record<(typeof CHECKPOINT_FILES)[number], Buffer>; summary?: CheckpointSummary } {
-  const fail = (why: string): never => {
-    throw new Error(`checkpoint ${dir}: ${why}`);
-  };
+/** The checkpoint folders in dir (complete or not: readRoundFolder checks). */
+export function savedFolders(dir: string): { name: string; round: number }[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const m = ROUND_DIR.exec(name);
+    return m ? [{ name, round: Number(m[2]) }] : [];
+  });
+}
+
+/** The folder `latest` names; fail() says why there is none. */
+export function latestRoundFolder(dir: string, fail: (why: string) => never): string {
   const latest = join(dir, 'latest');
   if (!existsSync(latest)) fail('no "latest" file: not a checkpoint folder, or no checkpoint was completed');
   const name = readFileSync(latest, 'utf8').trim();
-  if (!FOLDER.test(name)) fail(`"latest" names ${JSON.stringify(name)}, not a checkpoint folder`);
-  const folder = join(dir, name);
+  if (!ROUND_DIR.test(name)) fail(`"latest" names ${JSON.stringify(name)}, not a checkpoint folder`);
+  return join(dir, name);
+}
+
+/** The manifest of a folder, checked (its files' sizes and sums, and the summary where there is one). */
+function readManifest(folder: string, fail: (why: string) => never): z.infer<typeof manifestSchema> {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
   } catch (e) {
-    return fail(`${name}/manifest.json is missing or damaged (${(e as Error).message})`);
+    return fail(`manifest.json is missing or damaged (${(e as Error).message})`);
   }
   const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) return fail(`${name}/manifest.json: ${issueText(parsed.error)}`);
-  const manifest = parsed.data;
-  const out = {} as Record<(typeof CHECKPOINT_FILES)[number], Buffer>;
-  for (const f of CHECKPOINT_FILES) {
+  return parsed.success ? parsed.data : fail(`${join(folder, 'manifest.json')}: ${issueText(parsed.error)}`);
+}
+
+/** The named files of a folder, each checked against the manifest's size and SHA-256. */
+export function readRoundFolder(folder: string, names: readonly string[], fail: (why: string) => never): Record<string, Buffer> {
+  const manifest = readManifest(folder, fail);
+  const out: Record<string, Buffer> = {};
+  for (const f of names) {
     const want = manifest.files[f];
     if (!want) fail(`manifest.json does not list ${f}`);
     let bytes: Buffer;
@@ -100,7 +127,12 @@ export function readCheckpointFolder(dir: string): { folder: string; files: Reco
     if (sha256(bytes) !== want!.sha256) fail(`${f} does not match its SHA-256 in the manifest (damaged)`);
     out[f] = bytes;
   }
-  return { folder, files: out, summary: manifest.summary };
+  return out;
+}
+
+/** The summary a folder's manifest carries (checkpoints written before summaries have none). */
+export function folderSummary(folder: string, fail: (why: string) => never): CheckpointSummary | undefined {
+  return readManifest(folder, fail).summary;
 }
 
 /** A zod error as one line: the first issue, with its path. */
@@ -111,14 +143,15 @@ export function issueText(error: z.ZodError): string {
 
 /** One line on what a checkpoint folder holds, or null when it holds none. */
 export function describeCheckpoint(dir: string): string | null {
-  if (!existsSync(join(dir, 'latest')) && !(existsSync(dir) && readdirSync(dir).some((f) => FOLDER.test(f)))) return null;
+  if (!existsSync(join(dir, 'latest')) && savedFolders(dir).length === 0) return null;
   try {
     const name = readFileSync(join(dir, 'latest'), 'utf8').trim();
-    const raw = JSON.parse(readFileSync(join(dir, name, 'manifest.json'), 'utf8')) as { summary?: unknown };
-    const s = summarySchema.safeParse(raw.summary);
-    if (!s.success) return `a checkpoint (${name})`;
-    const unit = s.data.kind === 'federated' ? 'round' : 'step';
-    return `a checkpoint of a ${s.data.kind} run (${s.data.model} on ${s.data.dataset}, ${unit} ${s.data.done} of ${s.data.planned}, written ${s.data.writtenAt})`;
+    const summary = folderSummary(join(dir, name), (why) => {
+      throw new Error(why);
+    });
+    if (!summary) return `a checkpoint (${name})`;
+    const unit = summary.kind === 'federated' ? 'round' : 'step';
+    return `a checkpoint of a ${summary.kind} run (${summary.model} on ${summary.dataset}, ${unit} ${summary.done} of ${summary.planned}, written ${summary.writtenAt})`;
   } catch {
     return 'checkpoint files (no complete checkpoint)';
   }

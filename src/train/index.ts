@@ -5,7 +5,7 @@ export { ModelRunner, updateRunningStats, type LossAndGrad } from './runner.js';
 export { optimizerTemplate, trainCentralized, type TrainHistoryEntry, type TrainOptions, type TrainResult, type TrainState } from './train.js';
 export { centralisedSpecSchema, loadTrainCheckpoint, saveTrainCheckpoint, type CentralisedSpec } from './train-checkpoint.js';
 export {
-  checkCheckpointTarget, CheckpointExistsError, CHECKPOINT_FORMAT, describeCheckpoint, issueText, readCheckpointFolder, resumeRefusal, specDifference,
-  writeCheckpointFolder,
+  checkCheckpointTarget, CheckpointExistsError, CHECKPOINT_FORMAT, describeCheckpoint, folderSummary, issueText, latestRoundFolder, readRoundFolder,
+  resumeRefusal, ROUND_DIR, roundFolderName, savedFolders, specDifference, writeRoundFolder,
   type CheckpointSummary,
 } from './checkpoints.js';

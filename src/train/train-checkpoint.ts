@@ -1,5 +1,5 @@
 // Checkpoints of a centralised run (the folder: checkpoints.ts):
-//   DIR/step-00001234/  model.safetensors (parameters, buffers, the optimizer's buffers), state.json
+//   DIR/step-001234/  model.safetensors (parameters, buffers, the optimizer's buffers), state.json
 // state.json holds the run's spec, the step, epoch and sampler position, the loss average, the
 // history and the optimizer's state with its buffers replaced by references into the tensors.
 // Loading checks the structure of both files against the spec's model and optimizer.
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { TensorList } from '../common/tensors.js';
 import { decodeSafetensors, encodeSafetensors, type Model, matchLayout } from '../models/index.js';
-import { CHECKPOINT_FORMAT, issueText, readCheckpointFolder, writeCheckpointFolder } from './checkpoints.js';
+import { CHECKPOINT_FORMAT, folderSummary, issueText, latestRoundFolder, readRoundFolder, writeRoundFolder } from './checkpoints.js';
 import type { TrainState } from './train.js';
 
 /** What decides a centralised run's result: a resumed run must have the same (epochs may grow unless the schedule is cosine). */
@@ -65,7 +65,7 @@ export function saveTrainCheckpoint(dir: string, spec: CentralisedSpec, s: Train
     'state.json': Buffer.from(JSON.stringify(state)),
   };
   const summary = { kind: 'centralised' as const, done: s.step, planned: totalSteps, dataset: spec.dataset, model: spec.model.name, writtenAt: new Date().toISOString() };
-  return writeCheckpointFolder(dir, `step-${String(s.step).padStart(8, '0')}`, files, summary);
+  return writeRoundFolder(dir, s.step, files, { format: CHECKPOINT_FORMAT, keep: 1, unit: 'step', summary });
 }
 
 /**
@@ -77,12 +77,14 @@ export function loadTrainCheckpoint(dir: string, model: Model, template: unknown
   const fail = (why: string): never => {
     throw new Error(`checkpoint ${dir}: ${why}`);
   };
-  const { folder, files, summary } = readCheckpointFolder(dir);
+  const folder = latestRoundFolder(dir, fail);
+  const files = readRoundFolder(folder, ['model.safetensors', 'state.json'], fail);
+  const summary = folderSummary(folder, fail);
   if (summary && summary.kind !== 'centralised') fail(`it holds a ${summary.kind} run's checkpoint; resume it with the options of that run`);
   const stateFile = join(folder, 'state.json');
   let raw: unknown;
   try {
-    raw = JSON.parse(files['state.json'].toString('utf8'));
+    raw = JSON.parse(files['state.json']!.toString('utf8'));
   } catch (e) {
     return fail(`${stateFile} is not JSON (${(e as Error).message})`);
   }
@@ -90,7 +92,7 @@ export function loadTrainCheckpoint(dir: string, model: Model, template: unknown
   if (!parsed.success) return fail(`${stateFile}: ${issueText(parsed.error)}`);
   const st = parsed.data;
   const modelFile = join(folder, 'model.safetensors');
-  const { tensors, metadata } = decodeSafetensors(files['model.safetensors'], modelFile);
+  const { tensors, metadata } = decodeSafetensors(files['model.safetensors']!, modelFile);
   if (metadata['step'] !== String(st.step)) fail(`${modelFile} is of step ${metadata['step']}, state.json of step ${st.step}`);
   const layout = [...model.params, ...model.buffers].map((t) => ({ name: t.name, shape: [...t.shape] }));
   const ordered = matchLayout(tensors, layout, modelFile);

@@ -30,7 +30,7 @@ const sha = (path: string) => createHash('sha256').update(readFileSync(path)).di
 /** Runs `dgp train` as a child; with `interrupt`, sends SIGINT once training has printed a progress line. */
 function child(argv: string, interrupt: boolean): Promise<{ code: number | null; signal: string | null; stderr: string; stdout: string }> {
   return new Promise((done, fail) => {
-    const p = spawn(process.execPath, [BIN, 'train', ...argv.split(' ')], { env: { ...process.env, DGP_PROGRESS_SECONDS: '0.05' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [BIN, 'train', ...argv.split(' ')], { env: { ...process.env, DGP_PROGRESS_SECONDS: '0.02' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stdout = '';
     let sent = false;

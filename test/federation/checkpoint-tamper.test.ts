@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stateFromJSON, stateToJSON } from '../../src/defenses/index.js';
 import { FEDERATED_DEFENSE_NAMES } from '../../src/defenses/index.js';
+import { checkStateFile } from '../../src/federation/checkpoint-state.js';
 import { runFederated, type FederatedSpec } from '../../src/federation/index.js';
 import { spec, syntheticSplits } from './helpers.js';
 
@@ -120,6 +121,18 @@ describe('a tampered checkpoint with recomputed hashes', () => {
       });
     });
   }
+
+  it('a state of a run with remote clients (they keep their own states) passes; a wrong count of their flags does not', () => {
+    const state = stateFromJSON(readFileSync(join(folderOf(original), 'state.json'), 'utf8')) as Record<string, any>;
+    const layout = { params: [{ name: 'fc1.weight', shape: [0] }], buffers: [] };
+    const fail = (why: string): never => {
+      throw new Error(why);
+    };
+    const remote = { ...state, clients: [], remote: { runId: 'r1', clientsSaved: [true, true, false] } };
+    const params = state.model.momentum.map((_: boolean, i: number) => ({ name: `p${i}`, shape: [1] }));
+    assert.doesNotThrow(() => checkStateFile(remote, { ...layout, params }, fail));
+    assert.throws(() => checkStateFile({ ...remote, remote: { runId: 'r1', clientsSaved: [true] } }, { ...layout, params }, fail), /field "remote.clientsSaved": 1 flags for a run of 3 clients/);
+  });
 
   it('the checks pass every defense\'s real state (and a checkpoint of each resumes)', async () => {
     for (const name of FEDERATED_DEFENSE_NAMES) {
