@@ -1,30 +1,30 @@
 // `dgp attack`: one gradient-inversion attack against one defense, on N test images in batches of
 // B, with the model after R training rounds. Writes a PNG grid (ground truth above the
 // reconstruction), the metrics as JSON, and prints one summary line.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { modelAtRound } from '../attacks/case.js';
 import { type ExperimentResult, runExperiment } from '../attacks/experiment.js';
 import { ATTACK_NAMES } from '../attacks/registry.js';
-import { type DatasetSplits, loadDataset } from '../data/index.js';
+import type { DatasetSplits } from '../data/index.js';
 import { defenseFromFlags, defenseOptions, defenseShape } from './run-options.js';
 import { createModel, MODEL_NAMES, type Model } from '../models/index.js';
 import { alexnetLpips } from '../metrics/lpips-alexnet.js';
 import { type LpipsBackend, type LpipsNotComputed, openLpips } from '../metrics/index.js';
 import { ProgressBar, writeImageGrid } from '../report/index.js';
 import { type Command, int, num, type OptionSpec } from './args.js';
+import { dataOptions, dataShape, openDataset } from './data.js';
+import { type ResultHead, resultHead, withDefenseDefaults, writeResult } from './result.js';
 
-/** The CIFAR-10 subset carried in the repository, so the command runs without a download. */
-export const FIXTURE_CIFAR10 = fileURLToPath(new URL('../../fixtures/cifar10/', import.meta.url));
+export { FIXTURE_CIFAR10 } from './data.js';
 
 /** Options shared with privacy-table: data, model, round, seed, attack effort. */
 export const commonSchema = {
   model: z.enum(MODEL_NAMES).default('lenet'),
   width: num().positive().default(1),
   dataset: z.enum(['cifar10', 'mnist']).default('cifar10'),
-  dataDir: z.string().optional(),
+  ...dataShape,
   round: int().min(0).default(0),
   trainLr: num().positive().default(0.01),
   seed: int().default(0),
@@ -38,7 +38,7 @@ export const commonOptions: Record<string, OptionSpec> = {
   model: { type: 'string', description: `attacked model: ${MODEL_NAMES.join(' | ')}`, default: 'lenet' },
   width: { type: 'string', description: 'channel multiplier for convnet / resnet18', default: '1' },
   dataset: { type: 'string', description: 'cifar10 | mnist', default: 'cifar10' },
-  'data-dir': { type: 'string', description: 'data folder (default for cifar10: the fixtures/cifar10 subset)' },
+  ...dataOptions,
   round: { type: 'string', description: 'attack the model after this many SGD steps (batch 32) on training images; 0 = at initialisation', default: '0' },
   'train-lr': { type: 'string', description: 'learning rate of those steps', default: '0.01' },
   seed: { type: 'string', description: 'seed of the model, the attack starts and the defense noise', default: '0' },
@@ -72,8 +72,9 @@ const schema = z
 
 export type AttackCommandOptions = z.infer<typeof schema>;
 
-export async function loadData(name: 'cifar10' | 'mnist', dataDir?: string): Promise<DatasetSplits> {
-  return loadDataset(name, { dataDir: dataDir ?? (name === 'cifar10' ? FIXTURE_CIFAR10 : undefined) });
+/** The data set by the one rule of every command (data.ts). */
+export async function loadData(name: 'cifar10' | 'mnist', dataDir?: string, command = 'client'): Promise<DatasetSplits> {
+  return (await openDataset(command, name, { dataDir })).data;
 }
 
 export function attackedModel(o: { model: (typeof MODEL_NAMES)[number]; width: number }, data: DatasetSplits): Model {
@@ -81,13 +82,13 @@ export function attackedModel(o: { model: (typeof MODEL_NAMES)[number]; width: n
   return createModel(o.model, { inputShape: [t.channels, t.height, t.width], width: o.width });
 }
 
-/** Writes grid.png (truth row above reconstruction row) and metrics.json under `dir`. */
-export function writeExperiment(dir: string, r: ExperimentResult, extra: Record<string, unknown> = {}, name = 'attack'): { grid: string; json: string } {
+/** Writes NAME.png (truth row above reconstruction row) and NAME.json (the result head, summary, `extra`, records) under `dir`. */
+export function writeExperiment(dir: string, r: ExperimentResult, head: ResultHead, extra: Record<string, unknown> = {}, name = 'attack'): { grid: string; json: string } {
   mkdirSync(dir, { recursive: true });
   const grid = join(dir, `${name}.png`);
   const json = join(dir, `${name}.json`);
   writeImageGrid(grid, [{ images: r.truth, shape: r.shape }, { images: r.recon, shape: r.shape }], { scale: 2, pad: 1 });
-  writeFileSync(json, JSON.stringify({ summary: r.summary, ...extra, records: r.records }, null, 2));
+  writeResult(json, head, { summary: r.summary, ...extra, records: r.records });
   return { grid, json };
 }
 
@@ -114,7 +115,7 @@ export const attackCommand: Command<typeof schema> = {
   },
   schema,
   async run(o) {
-    const data = await loadData(o.dataset, o.dataDir);
+    const { data, source } = await openDataset('attack', o.dataset, o);
     const model = attackedModel(o, data);
     const state = await modelAtRound(model, o.round, { seed: o.seed, train: data.train, lr: o.trainLr });
     let bar: ProgressBar | undefined;
@@ -135,12 +136,13 @@ export const attackCommand: Command<typeof schema> = {
       bins: o.bins,
       lpips: await lpipsFor(o.lpipsWeights),
       onProgress: (p) => {
-        bar ??= new ProgressBar({ total: p.cases * p.total, label: `${o.attack} vs ${o.defense}` });
-        bar.update(p.case * p.total + p.done, `batch ${p.case + 1}/${p.cases}`);
+        bar ??= new ProgressBar({ total: o.images, unit: 'images', label: `${o.attack} vs ${o.defense}` });
+        bar.update((p.case + p.done / p.total) * o.batch, `batch ${p.case + 1}/${p.cases}`);
       },
     });
     bar?.finish();
-    const files = writeExperiment(o.out, result, { options: o, trainLosses: state.losses });
+    const head = resultHead('attack', withDefenseDefaults(o, defenseFromFlags(o)));
+    const files = writeExperiment(o.out, result, head, { data: source, trainLosses: state.losses });
     console.log(summaryLine(result.summary));
     console.log(`wrote ${files.grid} and ${files.json}`);
   },

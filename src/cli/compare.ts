@@ -4,11 +4,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadDataset } from '../data/index.js';
 import { compareDefenses, comparisonTable, defaultConfigs } from '../federation/index.js';
 import { refineRunFlags, specFromOptions, strategyOptions, strategyShape, trainingOptions, trainingShape } from './run-options.js';
 import { accuracyFigure, bandwidthFigure, lossFigure, ProgressBar, writeLinePlot } from '../report/index.js';
 import { type Command, int, num } from './args.js';
+import { openDataset } from './data.js';
+import { resultHead, writeResult } from './result.js';
+import { effectiveDefenseOptions } from '../defenses/index.js';
 
 const DEFAULTS = { model: 'lenet', init: 'dlg', batchSize: 32, lr: 0.03, schedule: 'constant' } as const;
 
@@ -17,8 +19,8 @@ const schema = z.object({
   ...strategyShape,
   clients: int().positive().default(10),
   rounds: int().positive().default(500),
-  dpClip: num().positive().default(1),
-  dpNoise: num().min(0).default(0.01),
+  clip: num().positive().default(1),
+  noiseMultiplier: num().min(0).default(0.01),
   out: z.string().optional(),
 }).superRefine((o, ctx) => refineRunFlags(o, ctx));
 
@@ -31,30 +33,34 @@ export const compareCommand: Command<typeof schema> = {
     clients: { type: 'string', description: 'clients', default: '10' },
     rounds: { type: 'string', description: 'rounds of every run', default: '500' },
     ...strategyOptions,
-    'dp-clip': { type: 'string', description: 'DP row: bound on each client update\'s L2 norm', default: '1' },
-    'dp-noise': { type: 'string', description: 'DP row: noise std over the clip bound', default: '0.01' },
+    clip: { type: 'string', description: 'DP row: bound on each client update\'s L2 norm (as dgp train --defense dp --clip)', default: '1' },
+    'noise-multiplier': { type: 'string', description: 'DP row: noise std over --clip (as dgp train --defense dp --noise-multiplier)', default: '0.01' },
+    'dp-clip': { type: 'string', description: '', aliasOf: 'clip' },
+    'dp-noise': { type: 'string', description: '', aliasOf: 'noise-multiplier' },
     out: { type: 'string', description: 'folder for table.md, compare.json and the figures (loss.svg, bandwidth.svg; accuracy.svg with --eval-every)' },
   },
   schema,
   async run(o) {
-    const data = await loadDataset(o.dataset, { dataDir: o.dataDir });
+    const { data, source } = await openDataset('compare', o.dataset, o);
     const { defense: _, ...base } = specFromOptions(o, { name: 'none', options: {} }, data.train.count);
-    const configs = defaultConfigs({ clip: o.dpClip, noiseMultiplier: o.dpNoise });
+    const configs = defaultConfigs({ clip: o.clip, noiseMultiplier: o.noiseMultiplier });
     let bar: ProgressBar | undefined;
     const total = configs.length * base.rounds;
     const rows = await compareDefenses(base, data, configs, (c, round) => {
-      (bar ??= new ProgressBar({ total, label: 'compare' })).update(configs.indexOf(c) * base.rounds + round, c.label);
+      (bar ??= new ProgressBar({ total, unit: 'rounds', label: 'compare' })).update(configs.indexOf(c) * base.rounds + round, c.label);
     });
     bar?.finish();
     console.log(`${base.model.name} on ${base.dataset}, ${base.clients} clients x ${base.batchSize} examples, ${base.rounds} rounds of ${base.algorithm}, lr ${base.lr} (${base.schedule}), seed ${base.seed}\n`);
     const setting = `${base.model.name} on ${base.dataset}, ${base.clients} clients x ${base.batchSize} examples, ${base.rounds} rounds`;
     console.log(comparisonTable(rows));
     console.log(`\n${rows.map((r) => `${r.label}: ${r.seconds.toFixed(0)} s`).join('; ')}`);
-    if (o.json) writeFileSync(o.json, JSON.stringify({ spec: base, rows }, null, 2));
+    const head = resultHead('compare', { ...o, defenses: configs.map((c) => ({ label: c.label, defense: c.defense.name, defenseOptions: effectiveDefenseOptions(c.defense.name, c.defense.options) })) });
+    const body = { spec: base, data: source, rows };
+    if (o.json) writeResult(o.json, head, body);
     if (o.out) {
       mkdirSync(o.out, { recursive: true });
       writeFileSync(join(o.out, 'table.md'), `${comparisonTable(rows)}\n`);
-      writeFileSync(join(o.out, 'compare.json'), JSON.stringify({ spec: base, rows }, null, 2));
+      writeResult(join(o.out, 'compare.json'), head, body);
       writeLinePlot(join(o.out, 'loss.svg'), lossFigure(rows, setting));
       writeLinePlot(join(o.out, 'bandwidth.svg'), bandwidthFigure(rows, `${setting}: accuracy against bytes`));
       const accuracy = accuracyFigure(rows, setting);

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseSpec, type FederatedSpec } from '../federation/index.js';
-import { UsageError } from './args.js';
+import { nearestName, UsageError } from './args.js';
 import { defenseFlagsOf } from './run-options.js';
 
 const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -72,33 +72,11 @@ export function readConfig(path: string, known: readonly string[], command: stri
   for (const [key, value] of Object.entries(raw)) {
     const k = camel(key);
     if (k === 'config') throw new UsageError(`--config ${path}: a config file cannot name another one`);
-    if (!names.has(k)) throw new UsageError(`--config ${path}: "${key}" is not an option of dgp ${command}${suggest(kebab(k), known)}`);
+    if (!names.has(k)) {
+      const near = nearestName(kebab(k), known);
+      throw new UsageError(`--config ${path}: "${key}" is not an option of dgp ${command}${near ? ` (did you mean --${near}?)` : ''}`);
+    }
     out[k] = typeof value === 'number' || typeof value === 'boolean' ? value : value === null ? undefined : String(value);
   }
   return out;
-}
-
-/** " (did you mean --x?)" for the nearest known name within a small edit distance, else "". */
-export function suggest(name: string, known: readonly string[]): string {
-  let best = '';
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = editDistance(name, k);
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean --${best}?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
 }

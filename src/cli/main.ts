@@ -1,5 +1,5 @@
 // `dgp`: the toolkit's command line. Each command lives in its own file and is registered here.
-import { type Command, parseCommand, UsageError } from './args.js';
+import { type Command, nearestName, parseCommand, UsageError } from './args.js';
 import { attackCommand } from './attack.js';
 import { broadcasterCommand } from './broadcaster.js';
 import { clientCommand } from './client.js';
@@ -32,7 +32,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    console.error(`dgp: unknown command '${name}'\n\n${usage()}`);
+    const near = nearestName(name, commands.map((c) => c.name));
+    console.error(`dgp: unknown command '${name}'${near ? `; did you mean '${near}'?` : ''}\n\n${usage()}`);
     return 2;
   }
   try {

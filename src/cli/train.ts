@@ -1,19 +1,19 @@
 // `dgp train`: training on MNIST or CIFAR-10, centralised (one party, as before) or federated
 // (--clients N or a --defense: clients and a server exchanging wire messages, src/federation),
 // with a progress bar and a JSON result.
-import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { type DatasetSplits, loadDataset } from '../data/index.js';
+import type { DatasetSplits } from '../data/index.js';
 import { clientLevelPrivacy } from '../federation/accounting.js';
-import { runFederated, trainingImages } from '../federation/index.js';
+import { type HistoryEntry, runFederated } from '../federation/index.js';
 import {
   defenseFromFlags, defenseOptions, defenseShape, refineRunFlags, runOptions, runShape, specFromOptions, trainingOptions, trainingShape,
 } from './run-options.js';
 import { createModel, type ModelName, saveSafetensors } from '../models/index.js';
 import { stepSchedule } from '../optim/index.js';
 import { ProgressBar } from '../report/index.js';
-import { trainCentralized } from '../train/train.js';
 import { type Command, int, num } from './args.js';
+import { type DataSource, openDataset } from './data.js';
+import { checkCheckpointFlags, interruptible, runCentralised, type TrainResultCommon, writeTrainResult } from './train-run.js';
 
 export const DEFAULTS = { model: 'mlp', init: 'xavier', batchSize: 64, lr: 0.05, schedule: 'cosine' } as const;
 
@@ -47,10 +47,13 @@ const schema = z.object({
   epochs: int().positive().optional(),
   optimizer: z.enum(['sgd', 'adam']).optional(),
   save: z.string().optional(),
+  force: z.boolean().optional(),
   ...runShape,
   ...defenseShape,
 }).superRefine((o, ctx) => {
   defenseFromFlags(o, ctx);
+  if (o.force && o.checkpoint === undefined) ctx.addIssue({ code: 'custom', path: ['force'], message: 'needs --checkpoint DIR (it lets this run replace the checkpoint there)' });
+  if (o.checkpointEvery !== undefined && o.checkpoint === undefined) ctx.addIssue({ code: 'custom', path: ['checkpointEvery'], message: 'needs --checkpoint DIR' });
   if (!isFederated(o)) {
     for (const k of FEDERATED_ONLY) {
       if (o[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'is for federated training: add --clients N (N > 1) or a --defense' });
@@ -83,7 +86,9 @@ function recipeNote(key: keyof Recipe): string {
     .map(([m, r]) => `${m}: ${r[key]}${FEDERATED_RECIPES[m as ModelName]?.[key] === r[key] ? '' : ', centralised'}`);
   return notes.length ? ` (${notes.join('; ')})` : '';
 }
-const FEDERATED_ONLY = Object.keys(runShape).filter((k) => k !== 'clients') as (keyof typeof runShape)[];
+// Checkpoints serve both modes; the rest of the run options ask for federated training.
+const BOTH_MODES = ['clients', 'checkpoint', 'checkpointEvery', 'resume'];
+const FEDERATED_ONLY = Object.keys(runShape).filter((k) => !BOTH_MODES.includes(k)) as (keyof typeof runShape)[];
 
 /** More than one client, or a defense, makes a federated run; otherwise training stays centralised as it was. */
 function isFederated(o: { clients?: number; defense: string }): boolean {
@@ -99,6 +104,7 @@ export const trainCommand: Command<typeof schema> = {
     epochs: { type: 'string', description: 'passes over the training set', default: '1' },
     optimizer: { type: 'string', description: `sgd (momentum, weight decay) | adam (centralised only)${recipeNote('optimizer')}`, default: 'sgd' },
     save: { type: 'string', description: 'save the trained parameters (safetensors) to this file' },
+    force: { type: 'boolean', description: 'with --checkpoint DIR: let this run replace another run\'s checkpoint there (kept until this run writes its first one); without it such a folder is refused' },
     ...runOptions,
     ...defenseOptions,
   },
@@ -106,64 +112,42 @@ export const trainCommand: Command<typeof schema> = {
   async run(given) {
     const t0 = performance.now();
     const o = withModelRecipe(given);
-    const data = await loadDataset(o.dataset, { dataDir: o.dataDir });
-    if (isFederated(o)) return trainFederated(o, data, t0);
-    const epochs = o.epochs ?? 1;
-    const train = trainingImages(data, o.trainLimit);
-    const test = data.test;
-    const model = createModel(o.model, { inputShape: [train.channels, train.height, train.width], width: o.width, init: o.init });
-    const milestones = (o.lrSteps ?? '').split(',').filter(Boolean).map((s) => s.split(':').map(Number) as [number, number]);
-    let bar: ProgressBar | undefined;
-    const result = await trainCentralized(model, train, test, {
-      epochs,
-      optimizer: o.optimizer,
-      batchSize: o.batchSize,
-      sgd: { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay },
-      lrAt:
-        o.schedule === 'cosine'
-          ? (epoch) => 0.5 * o.lr * (1 + Math.cos((Math.PI * Math.min(epoch, epochs)) / epochs))
-          : stepSchedule({ milestones: milestones.map(([at]) => at), values: [o.lr, ...milestones.map(([, lr]) => lr)] }),
-      seed: o.seed,
-      evalEvery: o.evalEvery,
-      testLimit: o.testLimit,
-      onProgress: (p) => (bar ??= new ProgressBar({ total: p.totalSteps, label: `train ${o.model}` })).update(p.step, `loss ${p.loss.toFixed(3)}${p.accuracy !== undefined ? ` acc ${(p.accuracy * 100).toFixed(1)}%` : ''}`),
-    });
-    bar?.finish();
-    const seconds = (performance.now() - t0) / 1000;
-    const summary = {
-      dataset: o.dataset,
-      model: o.model,
-      testAccuracy: result.testAccuracy,
-      testLoss: result.testLoss,
-      testImages: Math.min(test.count, o.testLimit ?? Infinity),
-      epochs,
-      steps: result.steps,
-      seconds,
-      options: o,
-      history: result.history,
-    };
-    console.log(`${o.model} on ${o.dataset}: test accuracy ${(result.testAccuracy * 100).toFixed(2)}% after ${epochs} epoch(s), ${result.steps} steps, ${seconds.toFixed(1)} s`);
-    if (o.json) writeFileSync(o.json, JSON.stringify(summary, null, 2));
-    if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: o.model, dataset: o.dataset });
+    checkCheckpointFlags(o);
+    const { data, source } = await openDataset('train', o.dataset, o);
+    if (isFederated(o)) return trainFederated(o, data, source, t0);
+    return runCentralised(o, data, source, t0);
   },
 };
 
-async function trainFederated(o: Options, data: DatasetSplits, t0: number): Promise<void> {
+async function trainFederated(o: Options, data: DatasetSplits, source: DataSource, t0: number): Promise<void> {
   const spec = specFromOptions(o, defenseFromFlags(o), data.train.count);
   const label = `${spec.algorithm} ${spec.defense.name}`;
   const timeoutSeconds = o.clientTimeout;
   let bar: ProgressBar | undefined;
   let accuracy = '';
-  const result = await runFederated(spec, data, {
+  const seen: HistoryEntry[] = [];
+  const common = (completed: boolean, history: HistoryEntry[], testAccuracy: number | null, testLoss: number | null): TrainResultCommon => ({
+    mode: 'federated', completed, dataset: o.dataset, model: o.model, data: source, testAccuracy, testLoss, testImages: Math.min(data.test.count, o.testLimit ?? Infinity),
+    seconds: (performance.now() - t0) / 1000, progress: { unit: 'rounds', done: history.at(-1)?.round ?? 0, planned: spec.rounds }, history,
+  });
+  const result = await interruptible('train', () => {
+    if (!o.json) return o.checkpoint ? [`the last checkpoint in ${o.checkpoint} continues with --resume ${o.checkpoint} --checkpoint ${o.checkpoint}`] : [];
+    const last = [...seen].reverse().find((e) => e.testAccuracy !== undefined);
+    const up = seen.reduce((a, e) => a + e.bytesUp, 0) / spec.clients;
+    const down = seen.reduce((a, e) => a + e.bytesDown, 0) / spec.clients;
+    writeTrainResult(o.json, o, spec.defense, common(false, seen, last?.testAccuracy ?? null, last?.testLoss ?? null), { rounds: spec.rounds, clients: spec.clients, bytes: { upPerClient: up, downPerClient: down }, spec });
+    return [`partial result (rounds ${seen[0]?.round ?? 0}-${seen.at(-1)?.round ?? 0} of ${spec.rounds}) in ${o.json}`, ...(o.checkpoint ? [`the last checkpoint in ${o.checkpoint} continues with --resume ${o.checkpoint} --checkpoint ${o.checkpoint}`] : [])];
+  }, () => runFederated(spec, data, {
     timeoutMs: timeoutSeconds !== undefined ? timeoutSeconds * 1000 : undefined,
     checkpoint: o.checkpoint,
     checkpointEvery: o.checkpointEvery,
     resume: o.resume,
     onRound: (e, rounds) => {
+      seen.push(e);
       if (e.testAccuracy !== undefined) accuracy = ` acc ${(e.testAccuracy * 100).toFixed(1)}%`;
-      (bar ??= new ProgressBar({ total: rounds, label })).update(e.round, `loss ${e.trainLoss.toFixed(3)}${accuracy}`);
+      (bar ??= new ProgressBar({ total: rounds, unit: 'rounds', label })).update(e.round, `loss ${e.trainLoss.toFixed(3)}${accuracy}`);
     },
-  });
+  }));
   bar?.finish();
   const seconds = (performance.now() - t0) / 1000;
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
@@ -175,8 +159,7 @@ async function trainFederated(o: Options, data: DatasetSplits, t0: number): Prom
       `per client ${megabytes(bytes.upPerClient)} up, ${megabytes(bytes.downPerClient)} down${dropouts ? `; ${dropouts} dropouts` : ''}; ${seconds.toFixed(1)} s` +
       (privacy ? `; DP: epsilon ${privacy.epsilon.toPrecision(3)} at delta ${privacy.delta} per client against the server (${privacy.rounds} rounds, z ${privacy.noiseMultiplier})` : ''),
   );
-  const summary = { mode: 'federated', testAccuracy: result.testAccuracy, testLoss: result.testLoss, rounds: spec.rounds, seconds, bytes, ...(privacy ? { privacy } : {}), spec, history: result.history };
-  if (o.json) writeFileSync(o.json, JSON.stringify(summary, null, 2));
+  if (o.json) writeTrainResult(o.json, o, spec.defense, common(true, result.history, result.testAccuracy, result.testLoss), { rounds: spec.rounds, clients: spec.clients, bytes, ...(privacy ? { privacy } : {}), spec });
   if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: o.model, dataset: o.dataset });
 }
 

@@ -5,8 +5,8 @@
 import { checkPositions, type ClientUpdate, type TensorLayout, type UpdateTensor } from '../common/update.js';
 import type { PositionTensor } from './encode.js';
 import {
-  bitmapBytes, CODINGS, DEFAULT_MAX_ENTRIES, DTYPE_BYTES, DTYPES, FIXED_HEADER_BYTES, KINDS, levelBits, LITTLE_ENDIAN_HOST, MAX_LEVELS,
-  MAGIC, MAX_NAME_BYTES, MAX_RANK, type MessageHeader, type MessageKind, VERSION, type WireDtype, WireFormatError,
+  bitmapBytes, CODINGS, DEFAULT_MAX_ENTRIES, DTYPE_BYTES, DTYPES, FIXED_HEADER_BYTES, FLOAT32_MAX, KINDS, levelBits, LITTLE_ENDIAN_HOST, MAX_LEVELS,
+  MAGIC, MAX_NAME_BYTES, MAX_RANK, type MessageHeader, type MessageKind, sharedSetOf, VERSION, type WireDtype, WireFormatError,
 } from './format.js';
 import { fromHalfBits } from './half.js';
 
@@ -114,11 +114,14 @@ function readTensor(r: Reader, t: number, o: DecodeOptions, budget: { entries: n
   if (rank > MAX_RANK) throw fail(`${label}: rank ${rank} exceeds ${MAX_RANK}`);
   const shape: number[] = [];
   let n = 1;
+  const overCap = () => fail(`${label}: shape [${shape}${shape.length < rank ? '...' : ''}] exceeds the limit of ${o.maxEntries ?? DEFAULT_MAX_ENTRIES} entries`);
   for (let d = 0; d < rank; d++) {
     shape.push(r.varint(`${label} dimension ${d}`));
     n *= shape[d]!;
-    if (n > budget.entries) throw fail(`${label}: shape [${shape}...] exceeds the limit of ${o.maxEntries ?? DEFAULT_MAX_ENTRIES} entries`);
+    if (n > budget.entries) throw overCap();
   }
+  // A rank-0 tensor holds one entry: it counts like any other.
+  if (n > budget.entries) throw overCap();
   const want = o.layout?.[t];
   if (want && (want.name !== name || want.shape.join('x') !== shape.join('x'))) {
     throw fail(`${label} has shape [${shape}] where "${want.name}" [${want.shape}] was expected`);
@@ -137,7 +140,7 @@ function readTensor(r: Reader, t: number, o: DecodeOptions, budget: { entries: n
   if (k > n) throw fail(`${label}: ${k} positions in a tensor of ${n} entries`);
   let indices: Uint32Array;
   if (coding === 'shared') {
-    const set = o.shared?.[name];
+    const set = sharedSetOf(o.shared, name);
     if (!set) throw fail(`${label}: positions are shared but no shared set was given for it`);
     if (set.length !== k) throw fail(`${label}: ${k} values for a shared set of ${set.length} positions`);
     try {
@@ -157,6 +160,8 @@ function readLevels(r: Reader, count: number, label: string): Float32Array {
   const scale = r.view.getFloat64(r.at, true);
   r.at += 8;
   if (!(Number.isFinite(scale) && scale >= 0)) throw fail(`${label}: levels scale ${scale} is not a finite non-negative number`);
+  // Values are at most the scale in size: one beyond float32 would decode to infinity.
+  if (Math.fround(scale) > FLOAT32_MAX) throw fail(`${label}: levels scale ${scale} overflows float32 (largest ${FLOAT32_MAX})`);
   const s = r.varint(`${label} level count`);
   if (s < 1 || s > MAX_LEVELS) throw fail(`${label}: ${s} levels, outside 1..${MAX_LEVELS}`);
   const bits = levelBits(s);
@@ -177,6 +182,8 @@ function readLevels(r: Reader, count: number, label: string): Float32Array {
     filled -= bits;
     if (code > 2 * s) throw fail(`${label}: code ${code} at slot ${j} is above 2s = ${2 * s}`);
     out[j] = ((code - s) * scale) / s;
+    // Rounding right at the edge of float32 can still tip one over: never hand out an infinity.
+    if (!Number.isFinite(out[j]!)) throw fail(`${label}: code ${code} at slot ${j} gives ${out[j]} (scale ${scale})`);
   }
   r.at += bytes;
   return out;

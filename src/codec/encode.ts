@@ -4,7 +4,7 @@ import { sizeOf } from '../common/tensors.js';
 import { checkPositions, type ClientUpdate, type Levels, type UpdateTensor } from '../common/update.js';
 import {
   bitmapBytes, choosePositionCoding, CODINGS, DTYPE_BYTES, DTYPES, FIXED_HEADER_BYTES, KINDS, levelBits, levelsBytes,
-  LITTLE_ENDIAN_HOST, MAGIC, MAX_LEVELS, MAX_RANK, type MessageHeader, type PositionCoding, varintBytes, VERSION,
+  LITTLE_ENDIAN_HOST, MAGIC, MAX_LEVELS, MAX_RANK, type MessageHeader, type PositionCoding, sharedSetOf, varintBytes, VERSION,
   type WireDtype, WireFormatError,
 } from './format.js';
 import { toHalfBits } from './half.js';
@@ -80,7 +80,7 @@ function checkedLevels(name: string, values: Float32Array, l: Levels): Levels {
   }
   for (let j = 0; j < q.length; j++) {
     const k = q[j]!;
-    if (!(k >= -s && k <= s) || Math.fround((k * scale) / s) !== values[j]) {
+    if (!(k >= -s && k <= s) || Math.fround((k * scale) / s) !== values[j] || !Number.isFinite(values[j]!)) {
       throw new WireFormatError(`tensor "${name}": level ${k} at slot ${j} does not give its value ${values[j]}`);
     }
   }
@@ -100,7 +100,7 @@ function headerBytes(count: number): number {
 /** Exact size in bytes of encodeUpdate(header, update, options), without encoding. */
 export function encodedSize(update: ClientUpdate, options: EncodeOptions = {}): number {
   const dtype = options.dtype ?? 'float32';
-  return update.reduce((s, u) => s + plan(u, dtype, options.shared?.[u.name]).bytes, headerBytes(update.length));
+  return update.reduce((s, u) => s + plan(u, dtype, sharedSetOf(options.shared, u.name)).bytes, headerBytes(update.length));
 }
 
 /** Exact size in bytes of encodePositions(header, tensors). */
@@ -118,7 +118,7 @@ export function encodeUpdate(header: MessageHeader, update: ClientUpdate, option
       throw new WireFormatError(`tensor "${u.name}": ${u.indices.length} positions but ${u.values.length} values`);
     }
   }
-  return write(header, update.map((u) => plan(u, dtype, options.shared?.[u.name])));
+  return write(header, update.map((u) => plan(u, dtype, sharedSetOf(options.shared, u.name))));
 }
 
 export function encodePositions(header: Omit<MessageHeader, 'kind'>, tensors: readonly PositionTensor[]): Uint8Array {

@@ -41,6 +41,19 @@ export function levelsBytes(count: number, s: number): number {
   return 8 + varintBytes(s) + Math.ceil((count * levelBits(s)) / 8);
 }
 
+/**
+ * The shared set of a tensor, looked up as an own property: a name such as "constructor" or
+ * "__proto__" must not find what Object.prototype holds under it.
+ */
+export function sharedSetOf(shared: Readonly<Record<string, Uint32Array>> | undefined, name: string): Uint32Array | undefined {
+  if (!shared || !Object.prototype.hasOwnProperty.call(shared, name)) return undefined;
+  const set = shared[name];
+  return set instanceof Uint32Array ? set : undefined;
+}
+
+/** Largest finite float32, 2^128 - 2^104: a value beyond it (rounded) is infinite once decoded. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
 export type PositionCoding = 'dense' | 'bitmap' | 'gaps' | 'shared';
 export const CODINGS: readonly PositionCoding[] = ['dense', 'bitmap', 'gaps', 'shared'];
 

@@ -18,7 +18,15 @@ const FIRST_TEST_BATCH = 50;
 /** Parses `var labels=[...]` into class indices 0..9. */
 export function parseLabelsJs(text: string, file: string): Uint8Array {
   const m = /^\s*var\s+labels\s*=\s*\[([^\]]*)\]\s*;?\s*$/.exec(text);
-  if (!m) throw new Error(`${file}: expected 'var labels=[...]', found ${JSON.stringify(text.slice(0, 40))}...`);
+  if (!m) {
+    const open = /^\s*var\s+labels\s*=\s*\[([^\]]*)$/.exec(text);
+    if (open) {
+      const entries = open[1]!.split(',').filter((x) => x.trim() !== '').length;
+      throw new Error(`${file}: truncated: the label list has no closing ']' (the file's ${text.length} characters end after ${entries} labels)`);
+    }
+    const start = text.slice(0, 40);
+    throw new Error(`${file}: expected the form 'var labels=[6, 9, ...];', found ${JSON.stringify(start)}${text.length > 40 ? '...' : ''}`);
+  }
   const parts = m[1]!.split(',');
   const labels = new Uint8Array(parts.length);
   for (let i = 0; i < parts.length; i++) {
@@ -94,7 +102,7 @@ function readBatches(dir: string, ks: number[], allLabels: Uint8Array, labelsFil
     const file = join(dir, `cifar10_batch_${k}.png`);
     const end = (k + 1) * ROWS;
     if (end > allLabels.length) {
-      throw new Error(`${labelsFile}: has ${allLabels.length} labels, ${file} needs entries up to ${end - 1}`);
+      throw new Error(`${labelsFile}: ${allLabels.length} labels, expected at least ${end} (${file} needs labels ${k * ROWS}..${end - 1})`);
     }
     images.set(decodeSubsetPng(readBytes(file), file), i * ROWS * 3 * PIXELS);
     labels.set(allLabels.subarray(k * ROWS, end), i * ROWS);

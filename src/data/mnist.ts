@@ -49,7 +49,7 @@ export function parseIdxLabels(buf: Uint8Array, file: string): Uint8Array {
 function checkLength(actual: number, header: number, count: number, each: number, what: string, file: string) {
   const expected = header + count * each;
   if (actual < expected) {
-    throw new Error(`${file}: truncated: header declares ${count} ${what} (${expected} bytes), file has ${actual}`);
+    throw new Error(`${file}: truncated: the header declares ${count} ${what}, expected ${expected} bytes, found ${actual}`);
   }
   if (actual > expected) {
     throw new Error(`${file}: ${actual - expected} unexpected trailing bytes after ${count} ${what}`);

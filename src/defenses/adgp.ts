@@ -128,6 +128,12 @@ export function broadcasterOptionsOf(clientOptions: Record<string, unknown>): Ad
   return { pTop: clientOptions['pTop'], pKeep: clientOptions['pKeep'] } as AdgpBroadcasterOptionsInput;
 }
 
+/** An ADGP run's options with every default: the clients' (ef, protectTop, the DGP split) and the broadcaster's policy. */
+export function adgpEffectiveOptions(options: Record<string, unknown>): Record<string, unknown> {
+  const client = parseOptions(clientSchema, options, 'adgp');
+  return { ...client, policy: parseOptions(broadcasterSchema, broadcasterOptionsOf(options), 'adgp broadcaster').policy };
+}
+
 export function createBroadcaster(options: AdgpBroadcasterOptionsInput = {}): Broadcaster {
   const o = parseOptions(broadcasterSchema, options, 'adgp broadcaster');
   return {

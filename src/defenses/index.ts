@@ -1,7 +1,9 @@
 // Gradient defenses: what a client does to its gradient before it leaves (optax-style
 // init/apply pairs over plain Float32Array tensors), the ADGP protocol, and the RDP accountant.
 export type { Defense, DefenseReport, DefenseResult, Layout } from './types.js';
-export { ADGP, checkFederatedDefense, createDefense, describeDefenses, DEFENSE_NAMES, FEDERATED_DEFENSE_NAMES, type DefenseName } from './registry.js';
+export {
+  ADGP, checkFederatedDefense, createDefense, describeDefenses, DEFENSE_NAMES, effectiveDefenseOptions, FEDERATED_DEFENSE_NAMES, type DefenseName,
+} from './registry.js';
 export { chain, named, none, perTensor, withErrorFeedback, type ErrorFeedbackState } from './compose.js';
 export { dgp, dgpBand, dgpCounts, dgpSplit, parseDgpOptions, type DgpOptions, type DgpOptionsInput } from './dgp.js';
 export { topk, randomk, keepCount, type TopkOptionsInput, type RandomkOptionsInput } from './sparsify.js';

@@ -8,7 +8,7 @@ import { qsgd, qsgdSchema, scaledSign } from './quantize.js';
 import { randomk, randomkSchema, topk, topkSchema } from './sparsify.js';
 import { parseOptions } from './options.js';
 import type { Defense } from './types.js';
-import { adgpClient, broadcasterOptionsOf, createBroadcaster } from './adgp.js';
+import { adgpClient, adgpEffectiveOptions, broadcasterOptionsOf, createBroadcaster } from './adgp.js';
 
 interface Entry {
   /** Whether error feedback is on when the options do not say. */
@@ -61,6 +61,19 @@ export function createDefense(name: string, options: Record<string, unknown> = {
     throw new Error(`defense ${(e as Error).message}`);
   }
   return (ef ?? entry.ef) ? withErrorFeedback(defense) : defense;
+}
+
+/**
+ * The options a defense runs with: those given and its defaults, read by its own schema, with
+ * `ef` resolved (e.g. dgp {} -> { pTop: 0.05, pKeep: 0.2, tinyTensor: 'send', ef: true }).
+ * ADGP's include the broadcaster's policy. Throws as createDefense does.
+ */
+export function effectiveDefenseOptions(name: string, options: Record<string, unknown> = {}): Record<string, unknown> {
+  if (name === ADGP) return adgpEffectiveOptions(options);
+  createDefense(name, options);
+  const entry: Entry = ENTRIES[name as DefenseName];
+  const { ef, ...rest } = options;
+  return { ...parseOptions(entry.schema, rest, name), ef: (ef as boolean | undefined) ?? entry.ef };
 }
 
 /** One line per defense: name, default error feedback, what it does. */

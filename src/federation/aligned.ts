@@ -5,7 +5,7 @@
 // hands the proposals to unread and that only returns the commit, in the server's process (a
 // simulation); in a deployment the broadcaster is a separate service (src/service/broadcaster.ts)
 // that the clients send their proposals to directly, and the server hands it only their receipts.
-import { decodePositions, encodePositions } from '../codec/index.js';
+import { decodePositions, encodePositions, WireFormatError } from '../codec/index.js';
 import type { TensorLayout } from '../common/update.js';
 import { type AdgpBroadcasterOptionsInput, type CommonSet, createBroadcaster, sharedOf } from '../defenses/index.js';
 import { decodeMessage, encodeMessage, EVERYONE, type SharedPositions } from './wire.js';
@@ -32,28 +32,41 @@ export interface BroadcasterParty {
 }
 
 export function broadcasterParty(params: readonly TensorLayout[], options: AdgpBroadcasterOptionsInput): BroadcasterParty {
-  const broadcaster = createBroadcaster(options);
+  const decide = commitDecider(params, options);
   return {
     sharedOf: (commit, round) => commonSetOf(commit, params, round).shared,
-    async commit(round, proposals) {
-      const bands: Uint32Array[][] = [];
-      const rejected: { clientId: number; reason: string }[] = [];
-      for (const p of proposals) {
-        try {
-          const { control, payload } = decodeMessage(p.message, 'proposal');
-          if (control.round !== round || control.clientId !== p.clientId) throw new Error(`proposal of client ${control.clientId} for round ${control.round}`);
-          bands.push(decodePositions(payload, { layout: params }).tensors.map((t) => t.indices));
-        } catch (e) {
-          rejected.push({ clientId: p.clientId, reason: `proposal: ${(e as Error).message}` });
-        }
-      }
-      if (bands.length === 0) throw new Error(`round ${round}: no client proposal to form the ADGP common set from`);
-      const common = broadcaster.decide(params, bands);
-      const positions = common.tensors.map((t, i) => ({ name: t.name, shape: [...params[i]!.shape], indices: t.indices }));
-      const commit = encodeMessage({ type: 'commit', round }, encodePositions({ round, clientId: EVERYONE }, positions));
-      return { commit, shared: sharedOf(common), rejected };
-    },
+    commit: async (round, proposals) => decide(round, proposals),
   };
+}
+
+/** The broadcaster's decision itself: the common set of the proposals that decode (the others rejected). */
+export function commitDecider(params: readonly TensorLayout[], options: AdgpBroadcasterOptionsInput) {
+  const broadcaster = createBroadcaster(options);
+  return (round: number, proposals: readonly { clientId: number; message: Uint8Array }[]): Decision => {
+    const bands: Uint32Array[][] = [];
+    const rejected: { clientId: number; reason: string }[] = [];
+    for (const p of proposals) {
+      try {
+        bands.push(decodeProposal(p.message, params, round, p.clientId));
+      } catch (e) {
+        rejected.push({ clientId: p.clientId, reason: `proposal: ${(e as Error).message}` });
+      }
+    }
+    if (bands.length === 0) throw new Error(`round ${round}: no client proposal to form the ADGP common set from`);
+    const common = broadcaster.decide(params, bands);
+    const positions = common.tensors.map((t, i) => ({ name: t.name, shape: [...params[i]!.shape], indices: t.indices }));
+    const commit = encodeMessage({ type: 'commit', round }, encodePositions({ round, clientId: EVERYONE }, positions));
+    return { commit, shared: sharedOf(common), rejected };
+  };
+}
+
+/** The band positions a client's proposal carries, checked against the layout, the round and the sender. */
+export function decodeProposal(message: Uint8Array, params: readonly TensorLayout[], round: number, clientId: number): Uint32Array[] {
+  const { control, payload } = decodeMessage(message, 'proposal');
+  if (control.round !== round || control.clientId !== clientId) {
+    throw new WireFormatError(`proposal message: from client ${control.clientId} for round ${control.round} where client ${clientId}, round ${round} was expected`);
+  }
+  return decodePositions(payload, { layout: params }).tensors.map((t) => t.indices);
 }
 
 /** A client's band positions as its proposal message. */
@@ -65,7 +78,7 @@ export function proposalMessage(round: number, clientId: number, params: readonl
 /** The common set a commit carries, checked against the parameter layout and the round. */
 export function commonSetOf(commit: Uint8Array, params: readonly TensorLayout[], round: number): { common: CommonSet; shared: SharedPositions } {
   const { control, payload } = decodeMessage(commit, 'commit');
-  if (control.round !== round) throw new Error(`commit for round ${control.round} where ${round} was expected`);
+  if (control.round !== round) throw new WireFormatError(`commit message: round ${control.round} where ${round} was expected`);
   const common: CommonSet = { policy: 'vote', tensors: decodePositions(payload, { layout: params }).tensors.map((t) => ({ name: t.name, indices: t.indices })) };
   return { common, shared: sharedOf(common) };
 }

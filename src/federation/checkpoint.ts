@@ -1,13 +1,14 @@
-// Checkpoints of a federated run, as durable round folders (durable.ts): a crash at any moment
-// leaves either the previous checkpoint or the new one, never a mixture:
+// Checkpoints of a federated run (the folder itself: src/train/checkpoints.ts):
 //   DIR/round-000040/  model.safetensors (parameters, buffers, momentum), state.json, manifest.json
-//   DIR/latest         the name of the newest complete round folder
-// Loading checks every file against the sizes and SHA-256 sums in the manifest before trusting it.
+// Loading checks every file against the manifest, then the structure of state.json (a schema,
+// and the client and server states against the spec and the model), so a file edited by hand
+// and given new hashes is refused with the file and the field named, not read as garbage.
 import { join } from 'node:path';
 import { stateFromJSON, stateToJSON } from '../defenses/index.js';
 import { decodeSafetensors, encodeSafetensors, matchLayout } from '../models/index.js';
+import { latestRoundFolder, readRoundFolder, writeRoundFolder } from '../train/index.js';
+import { checkStateFile } from './checkpoint-state.js';
 import type { ClientState } from './client.js';
-import { latestRoundFolder, readRoundFolder, writeRoundFolder } from './durable.js';
 import { fullLayout, Replica, type ModelLayout, type ReplicaMeta } from './replica.js';
 import type { RoundRecord, ServerState } from './server.js';
 import type { FederatedSpec } from './spec.js';
@@ -50,11 +51,12 @@ export function saveCheckpoint(dir: string, c: Checkpoint): string {
     history: c.history,
     ...(c.remote ? { remote: c.remote } : {}),
   };
-  const files: Record<string, Uint8Array> = {
+  const files = {
     'model.safetensors': encodeSafetensors(m.allTensors(), { round: String(m.round) }),
     'state.json': Buffer.from(stateToJSON(state)),
   };
-  return writeRoundFolder(dir, m.round, files, { format: FORMAT, keep: 1 });
+  const summary = { kind: 'federated' as const, done: m.round, planned: c.spec.rounds, dataset: c.spec.dataset, model: c.spec.model.name, writtenAt: new Date().toISOString() };
+  return writeRoundFolder(dir, m.round, files, { format: FORMAT, keep: 1, summary });
 }
 
 export function loadCheckpoint(dir: string, layout: ModelLayout): Checkpoint {
@@ -63,16 +65,18 @@ export function loadCheckpoint(dir: string, layout: ModelLayout): Checkpoint {
   };
   const folder = latestRoundFolder(dir, fail);
   const files = readRoundFolder(folder, ['model.safetensors', 'state.json'], fail);
-  let state: StateFile;
+  let raw: unknown;
   try {
-    state = stateFromJSON(files['state.json']!.toString('utf8')) as StateFile;
+    raw = stateFromJSON(files['state.json']!.toString('utf8'));
   } catch (e) {
     return fail(`state.json is not readable (${(e as Error).message})`);
   }
-  if (state.format !== FORMAT) fail(`state format ${state.format}, this version reads ${FORMAT}`);
-  const { tensors, metadata } = decodeSafetensors(Buffer.from(files['model.safetensors']!), join(folder, 'model.safetensors'));
+  // The structure, then the parts against each other, the spec and the model: a file edited and given new sums is refused here.
+  const state = checkStateFile(raw, layout, (why) => fail(`${join(folder, 'state.json')}: ${why}`)) as StateFile;
+  const modelFile = join(folder, 'model.safetensors');
+  const { tensors, metadata } = decodeSafetensors(files['model.safetensors']!, modelFile);
   if (metadata['round'] !== String(state.model.round)) fail(`model.safetensors is of round ${metadata['round']}, state.json of round ${state.model.round}`);
-  const ordered = matchLayout(tensors, fullLayout(layout, state.model.momentum), join(folder, 'model.safetensors'));
+  const ordered = matchLayout(tensors, fullLayout(layout, state.model.momentum), modelFile);
   const model = Replica.fromTensors(layout, ordered, state.model);
   return { spec: state.spec, model, server: state.server, clients: state.clients, history: state.history, ...(state.remote ? { remote: state.remote } : {}) };
 }

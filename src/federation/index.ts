@@ -12,7 +12,6 @@ export {
   clientStream, createClient, createFederation, DATASET_SHAPES, modelLayoutOf, runFederated, trainingImages,
   type ClientSource, type Federation, type FederatedResult, type RemoteClients, type RunData, type RunOptions,
 } from './run.js';
-export { broadcasterParty, commonSetOf, proposalMessage, type BroadcasterParty, type Decision } from './aligned.js';
+export { broadcasterParty, commitDecider, commonSetOf, decodeProposal, proposalMessage, type BroadcasterParty, type Decision } from './aligned.js';
 export { compareDefenses, comparisonTable, defaultConfigs, type CompareConfig, type CompareRow } from './compare.js';
-export { readRoundFolder, savedRounds, writeRoundFolder, roundFolderName } from './durable.js';
 export { fullLayout, type ReplicaMeta } from './replica.js';

@@ -15,7 +15,8 @@ import { type HistoryEntry, loadCheckpoint, saveCheckpoint } from './checkpoint.
 import { type ClientProxy, FederatedClient, inProcess } from './client.js';
 import { Replica, type ModelLayout } from './replica.js';
 import { FederatedServer } from './server.js';
-import { type FederatedSpec, lrSchedule, parseSpec, specDifference } from './spec.js';
+import { type FederatedSpec, lrSchedule, parseSpec } from './spec.js';
+import { resumeRefusal } from '../train/index.js';
 import { createStrategy } from './strategy.js';
 
 export interface RunOptions {
@@ -246,10 +247,8 @@ export async function runFederated(spec: FederatedSpec, data: RunData, options: 
 function resumeFrom(fed: Federation, dir: string, remote?: RemoteClients): Federation {
   const cp = loadCheckpoint(dir, fed.layout);
   // More rounds than first planned continue the same run, unless the schedule spans the rounds.
-  const extendable = cp.spec.schedule !== 'cosine';
-  const comparable = (x: FederatedSpec) => (extendable ? { ...x, rounds: 0 } : x);
-  const diff = specDifference(comparable(cp.spec), comparable(fed.spec));
-  if (diff) throw new Error(`cannot resume from ${dir}: it was written by a different run (${diff})`);
+  const refusal = resumeRefusal(dir, cp.spec, fed.spec, 'rounds');
+  if (refusal) throw new Error(refusal);
   if (cp.model.round > fed.spec.rounds) throw new Error(`cannot resume from ${dir}: it is at round ${cp.model.round}, past the ${fed.spec.rounds} rounds of this run`);
   if (remote) {
     if (!cp.remote) throw new Error(`cannot resume from ${dir}: it holds the clients' states itself (a run in one process), not a run with remote clients`);

@@ -66,15 +66,4 @@ export function lrSchedule(s: Pick<FederatedSpec, 'lr' | 'schedule' | 'lrSteps' 
   return stepSchedule({ milestones: s.lrSteps.map(([r]) => r), values: [s.lr, ...s.lrSteps.map(([, v]) => v)] });
 }
 
-/** The first key path at which two specs differ, or null. */
-export function specDifference(a: unknown, b: unknown, path = ''): string | null {
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
-    return Object.is(a, b) ? null : `${path || 'spec'}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
-  }
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  for (const k of keys) {
-    const d = specDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
-    if (d) return d;
-  }
-  return null;
-}
+export { specDifference } from '../train/index.js';

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { decodeUpdate, encodeUpdate, WireFormatError } from '../codec/index.js';
 import type { ClientUpdate, TensorLayout } from '../common/update.js';
+import { createSgd } from '../optim/index.js';
 
 const MAGIC = [0x44, 0x47, 0x50, 0x46]; // "DGPF"
 const VERSION = 1;
@@ -40,6 +41,13 @@ const sgdOptionsSchema = z.object({
   dampening: finite.nonnegative(),
   weightDecay: finite.nonnegative(),
   nesterov: z.boolean(),
+}).superRefine((o, ctx) => {
+  // The optimizer's own rules (dampening at most 1, Nesterov's conditions), so a sync that breaks them is a format error.
+  try {
+    createSgd(o);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
 });
 
 const controlSchema = z.discriminatedUnion('type', [
@@ -51,7 +59,7 @@ const controlSchema = z.discriminatedUnion('type', [
     examples: z.number().int().positive(),
     loss: finite,
     /** The defense's report on this update (relGradDistance, keptFraction...). */
-    report: z.record(z.number()),
+    report: z.record(finite),
   }),
   z.object({ type: z.literal('broadcast'), round, lr: finite.nonnegative() }),
   // ADGP: a client's band positions for the broadcaster, and the broadcaster's common set back.

@@ -1,6 +1,6 @@
-// A progress bar for long runs (training rounds, attack iterations). It draws on stderr, and
-// only when stderr is a terminal: piped into a log file or CI it prints nothing, or, if asked,
-// one plain line every N percent, so logs stay readable.
+// A progress bar for long runs (training rounds, attack iterations). It draws on stderr. On a
+// terminal it redraws one line; piped into a log file or CI it prints a plain line every 10 s
+// (and, if asked, every N percent), so a log shows a long run is alive without filling up.
 
 export interface ProgressStream {
   write(chunk: string): unknown;
@@ -16,6 +16,10 @@ export interface ProgressOptions {
   stream?: ProgressStream;
   /** When the stream is not a terminal: print a line every this many percent (default: never). */
   everyPercent?: number;
+  /** When the stream is not a terminal: print a line when this many seconds passed since the last (default 10; 0: never). */
+  everySeconds?: number;
+  /** What is counted, e.g. 'rounds' or 'images' (default: plain "it"). */
+  unit?: string;
   /** Minimum milliseconds between two redraws on a terminal (default 100). */
   minIntervalMs?: number;
   /** Clock in milliseconds (tests pass a fake one). */
@@ -32,10 +36,16 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
-function formatRate(perSecond: number): string {
-  if (!Number.isFinite(perSecond) || perSecond <= 0) return '-- it/s';
-  if (perSecond >= 1) return `${perSecond >= 100 ? perSecond.toFixed(0) : perSecond.toFixed(1)} it/s`;
-  return `${(1 / perSecond).toFixed(1)} s/it`;
+function formatRate(perSecond: number, unit: string): string {
+  if (!Number.isFinite(perSecond) || perSecond <= 0) return `-- ${unit}/s`;
+  if (perSecond >= 1) return `${perSecond >= 100 ? perSecond.toFixed(0) : perSecond.toFixed(1)} ${unit}/s`;
+  return `${(1 / perSecond).toFixed(1)} s/${unit.replace(/s$/, '')}`;
+}
+
+/** 10 s, or DGP_PROGRESS_SECONDS (a log that wants more, or a test that cannot wait). */
+function defaultEverySeconds(): number {
+  const v = Number(process.env.DGP_PROGRESS_SECONDS);
+  return process.env.DGP_PROGRESS_SECONDS !== undefined && Number.isFinite(v) && v >= 0 ? v : 10;
 }
 
 export class ProgressBar {
@@ -44,11 +54,15 @@ export class ProgressBar {
   private readonly stream: ProgressStream;
   private readonly tty: boolean;
   private readonly everyPercent: number;
+  private readonly everyMs: number;
+  private readonly unit: string;
   private readonly minIntervalMs: number;
   private readonly now: () => number;
   private readonly start: number;
   private lastDraw = Number.NEGATIVE_INFINITY;
   private lastBucket = 0; // nothing is printed for 0 %
+  private lastLine: number;
+  private printedLines = 0;
   private done = 0;
   private status = '';
   private finished = false;
@@ -60,9 +74,12 @@ export class ProgressBar {
     this.stream = options.stream ?? process.stderr;
     this.tty = this.stream.isTTY === true;
     this.everyPercent = options.everyPercent ?? 0;
+    this.everyMs = (options.everySeconds ?? defaultEverySeconds()) * 1000;
+    this.unit = options.unit ?? 'it';
     this.minIntervalMs = options.minIntervalMs ?? 100;
     this.now = options.now ?? (() => performance.now());
     this.start = this.now();
+    this.lastLine = this.start;
   }
 
   /** Records progress (`done` of `total` finished) and an optional status such as 'acc 0.62'. */
@@ -76,13 +93,20 @@ export class ProgressBar {
         this.lastDraw = t;
         this.stream.write(`\r${this.line(t)}\x1b[K`);
       }
-    } else if (this.everyPercent > 0) {
-      const bucket = Math.floor((100 * this.done) / this.total / this.everyPercent);
-      if (bucket > this.lastBucket) {
-        this.lastBucket = bucket;
-        this.stream.write(`${this.line(t, false)}\n`);
+    } else {
+      const bucket = this.everyPercent > 0 ? Math.floor((100 * this.done) / this.total / this.everyPercent) : 0;
+      const due = this.everyMs > 0 && t - this.lastLine >= this.everyMs;
+      if (bucket > this.lastBucket || due) {
+        this.lastBucket = Math.max(bucket, this.lastBucket);
+        this.writeLine(t);
       }
     }
+  }
+
+  private writeLine(t: number): void {
+    this.lastLine = t;
+    this.printedLines++;
+    this.stream.write(`${this.line(t, false)}\n`);
   }
 
   /** Draws the final state and ends the line; later updates are ignored. */
@@ -91,7 +115,8 @@ export class ProgressBar {
     if (status !== undefined) this.status = status;
     const t = this.now();
     if (this.tty) this.stream.write(`\r${this.line(t)}\x1b[K\n`);
-    else if (this.everyPercent > 0 && this.lastBucket < Math.floor(100 / this.everyPercent)) this.stream.write(`${this.line(t, false)}\n`);
+    // Off a terminal: the final line closes what the log has shown (a run too short for a line shows none).
+    else if ((this.everyPercent > 0 && this.lastBucket < Math.floor(100 / this.everyPercent)) || (this.printedLines > 0 && this.lastLine < t)) this.writeLine(t);
     this.finished = true;
   }
 
@@ -101,10 +126,12 @@ export class ProgressBar {
     const rate = elapsed > 0 ? this.done / elapsed : Number.NaN;
     const eta = this.done >= this.total ? 0 : rate > 0 ? (this.total - this.done) / rate : Number.NaN;
     const pct = Math.floor((100 * this.done) / this.total);
+    // Images and rows are whole: a fraction of one shows in the percentage and the rate only.
+    const count = `${Math.floor(this.done)}/${Math.floor(this.total)}`;
     const parts = [
-      `${this.done}/${this.total}`,
+      this.unit === 'it' ? count : `${count} ${this.unit}`,
       `${String(pct).padStart(3)}%`,
-      formatRate(rate),
+      formatRate(rate, this.unit),
       this.done >= this.total ? `in ${formatDuration(elapsed)}` : `ETA ${formatDuration(eta)}`,
     ];
     const head = this.label ? `${this.label} ` : '';

@@ -1,15 +1,14 @@
 // What a client process keeps of itself between runs of its process: at each checkpoint round the
 // server asks for, its sampler, random streams, defense state (the error-feedback residual) and its
-// replica of the model, as a durable round folder (src/federation/durable.ts) under
+// replica of the model, as a durable round folder (src/train/checkpoints.ts) under
 //   STATE_DIR/<run id>/client-<id>/round-000020/
 // so a server resumed from its checkpoint of round 20 finds every client able to go on from the
 // same round, and the run's history is the one it would have had without the interruption.
 import { join } from 'node:path';
 import { z } from 'zod';
 import { stateFromJSON, stateToJSON } from '../defenses/index.js';
-import {
-  type FederatedClient, type ModelLayout, fullLayout, readRoundFolder, Replica, type ReplicaMeta, roundFolderName, savedRounds, writeRoundFolder,
-} from '../federation/index.js';
+import { type FederatedClient, type ModelLayout, fullLayout, Replica, type ReplicaMeta } from '../federation/index.js';
+import { readRoundFolder, roundFolderName, savedFolders, writeRoundFolder } from '../train/index.js';
 import { decodeSafetensors, encodeSafetensors, matchLayout } from '../models/index.js';
 
 const FORMAT = 1;
@@ -34,7 +33,7 @@ export class LocalStateStore {
   }
 
   rounds(): number[] {
-    return savedRounds(this.dir);
+    return savedFolders(this.dir).map((f) => f.round).sort((a, b) => a - b);
   }
 
   save(round: number, client: FederatedClient): string {

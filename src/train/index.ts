@@ -1,5 +1,11 @@
-// Training a model: its compiled loss, gradients and predictions (ModelRunner), evaluation on a
-// test set, and centralised training.
-export { ModelRunner, updateRunningStats, type LossAndGrad } from './runner.js';
+// Training: compiled per-model functions, evaluation, centralised training and its checkpoints,
+// and the checkpoint folder both centralised and federated runs write.
 export { evaluate, oneHotLabels, type Evaluation } from './evaluate.js';
-export { trainCentralized, type TrainHistoryEntry, type TrainOptions, type TrainResult } from './train.js';
+export { ModelRunner, updateRunningStats, type LossAndGrad } from './runner.js';
+export { optimizerTemplate, trainCentralized, type TrainHistoryEntry, type TrainOptions, type TrainResult, type TrainState } from './train.js';
+export { centralisedSpecSchema, loadTrainCheckpoint, saveTrainCheckpoint, type CentralisedSpec } from './train-checkpoint.js';
+export {
+  checkCheckpointTarget, CheckpointExistsError, CHECKPOINT_FORMAT, describeCheckpoint, folderSummary, issueText, latestRoundFolder, readRoundFolder,
+  resumeRefusal, ROUND_DIR, roundFolderName, savedFolders, specDifference, writeRoundFolder,
+  type CheckpointSummary,
+} from './checkpoints.js';

@@ -38,6 +38,11 @@ test('dgp attack writes a grid, metrics JSON with the round, and a summary line'
   assert.equal(json.summary.lpips, 'not computed: no weights');
   assert.equal(json.records.length, 2);
   assert.equal(json.records[0].round, 0);
+  // The common head of every result: tool, time, schema, and the options with the defense's defaults.
+  assert.equal(json.schemaVersion, 1);
+  assert.equal(json.command, 'attack');
+  assert.equal(json.options.defenseOptions.ef, false);
+  assert.equal(json.options.bins, 128);
 });
 
 test('dgp attack --lpips-weights scores every image with LPIPS (AlexNet) and prints it', async () => {
@@ -80,4 +85,22 @@ test('dgp privacy-table runs every row on a tiny budget and writes the table', a
   const md = readFileSync(join(out, 'table.md'), 'utf8');
   for (const row of ['| dlg | lenet | none |', '| dlg-mask | lenet | DGP (drop top 5 %, send 20 %) |', '| dlg-mask | lenet | Top-k 20 % |', '= dlg (dense update)']) assert.ok(md.includes(row), `${row} missing from\n${md}`);
   assert.ok(existsSync(join(out, 'dlg-mask__dgp.png')));
+  const table = JSON.parse(readFileSync(join(out, 'table.json'), 'utf8'));
+  assert.equal(table.command, 'privacy-table');
+  assert.deepEqual(table.options.attacks, ['dlg']);
+  assert.deepEqual(table.options.defenses.map((d: { defenseOptions: Record<string, unknown> }) => d.defenseOptions), [
+    { ef: false }, { pTop: 0.05, pKeep: 0.2, tinyTensor: 'send', ef: true }, { fraction: 0.2, ef: true },
+    { mechanism: 'gaussian', clip: 100, noiseMultiplier: 1e-4, ef: false }, { mechanism: 'gaussian', clip: 100, noiseMultiplier: 1e-3, ef: false },
+  ]);
+  const row = JSON.parse(readFileSync(join(out, 'dlg-mask__dgp.json'), 'utf8'));
+  assert.equal(row.options.defenseOptions.pKeep, 0.2);
+});
+
+test('privacy-table takes the DP options by dgp train\'s names; the old ones say what replaced them', () => {
+  const o = parseCommand(privacyTableCommand, ['--out', dir, '--clip', '10', '--noise-multiplier', '0.01,0.1,1'])!;
+  assert.equal(o.clip, 10);
+  assert.deepEqual(o.noiseMultiplier, [0.01, 0.1, 1]);
+  assert.equal(parseCommand(privacyTableCommand, ['--out', dir, '--dp-clip', '10'])!.clip, 10);
+  assert.throws(() => parseCommand(privacyTableCommand, ['--out', dir, '--dp-low', '1e-4']), /--dp-low is no longer an option: the DP rows' noise multipliers are now one list, --noise-multiplier LOW,HIGH/);
+  assert.throws(() => parseCommand(privacyTableCommand, ['--out', dir, '--noise-multiplier', '1e-4,x']), /invalid --noise-multiplier: "x" is not a non-negative number/);
 });

@@ -91,14 +91,20 @@ describe('CIFAR-10 PNG subset, corrupt files', () => {
   });
 
   it('rejects labels.js that is malformed, out of range or too short', () => {
-    assert.throws(() => parseLabelsJs('labels = [1, 2]', 'L'), /L: expected 'var labels=\[\.\.\.\]'/);
+    assert.throws(() => parseLabelsJs('labels = [1, 2]', 'L'), /L: expected the form 'var labels=\[6, 9, \.\.\.\];', found "labels = \[1, 2\]"$/);
+    // Truncated: the message says what was found, not the form it was expected to have.
+    assert.throws(() => parseLabelsJs('var labels=[6, 9, 9, 4, 1', 'L'), /L: truncated: the label list has no closing '\]' \(the file's 25 characters end after 5 labels\)$/);
     assert.throws(() => parseLabelsJs('var labels=[1, 2, x]', 'L'), /L: entry 2 is "x", not an integer label/);
     assert.throws(() => parseLabelsJs('var labels=[1, 10, 2];', 'L'), /L: label 10 at entry 1 is out of range 0..9/);
     assert.deepEqual([...parseLabelsJs('var labels=[1, 0,\n 9];\n', 'L')], [1, 0, 9]);
     const dir = subsetCopy();
     const file = join(dir, 'cifar10_labels.js');
     writeFileSync(file, `var labels=[${new Array(1500).fill(3).join(',')}]`);
-    assert.throws(() => loadCifar10({ dataDir: dir }), (e: Error) => e.message.startsWith(`${file}: has 1500 labels`));
+    assert.throws(() => loadCifar10({ dataDir: dir }), (e: Error) => e.message === `${file}: 1500 labels, expected at least 51000 (${join(dir, 'cifar10_batch_50.png')} needs labels 50000..50999)`);
+    // A labels file cut short mid-way, as a failed copy leaves it.
+    const full = readFileSync(join(FIXTURE, 'cifar10_labels.js'), 'utf8');
+    writeFileSync(file, full.slice(0, 3000));
+    assert.throws(() => loadCifar10({ dataDir: dir }), (e: Error) => e.message.startsWith(`${file}: truncated: the label list has no closing ']'`));
   });
 
   it('requires both a training and a test batch', () => {

@@ -93,7 +93,7 @@ describe('IDX parsing and corrupt files', () => {
 
   it('rejects a truncated image file and one with trailing bytes', () => {
     const buf = idxImages(2, 28, 28);
-    assert.throws(() => parseIdxImages(buf.subarray(0, buf.length - 1), 'f'), /f: truncated: header declares 2 images of 28x28/);
+    assert.throws(() => parseIdxImages(buf.subarray(0, buf.length - 1), 'f'), /f: truncated: the header declares 2 images of 28x28, expected 1584 bytes, found 1583$/);
     assert.throws(() => parseIdxImages(buf.subarray(0, 10), 'f'), /f: truncated IDX header/);
     assert.throws(() => parseIdxImages(Buffer.concat([buf, Buffer.alloc(3)]), 'f'), /f: 3 unexpected trailing bytes/);
   });
@@ -107,7 +107,7 @@ describe('IDX parsing and corrupt files', () => {
     const bad = Buffer.from(buf);
     bad.writeUInt32BE(2051, 0);
     assert.throws(() => parseIdxLabels(bad, 'lab'), /lab: bad magic 2051 for IDX labels \(expected 2049\)/);
-    assert.throws(() => parseIdxLabels(buf.subarray(0, 9), 'lab'), /lab: truncated: header declares 3 labels/);
+    assert.throws(() => parseIdxLabels(buf.subarray(0, 9), 'lab'), /lab: truncated: the header declares 3 labels, expected 11 bytes, found 9$/);
     assert.throws(() => parseIdxLabels(buf.subarray(0, 4), 'lab'), /lab: truncated IDX header/);
   });
 

@@ -7,7 +7,7 @@ function stream(isTTY: boolean, columns = 100): ProgressStream & { out: string }
   return s;
 }
 
-test('on a stream that is not a terminal the bar prints nothing', () => {
+test('off a terminal, a run shorter than the interval prints nothing', () => {
   const s = stream(false);
   const bar = new ProgressBar({ total: 10, stream: s, label: 'train' });
   for (let i = 1; i <= 10; i++) bar.update(i, `acc ${i / 10}`);
@@ -65,4 +65,36 @@ test('redraws are throttled on a terminal and lines never wrap', () => {
   assert.equal(formatDuration(3725), '1:02:05');
   assert.equal(formatDuration(Number.NaN), '--:--');
   assert.throws(() => new ProgressBar({ total: 0 }), /total must be a positive number/);
+});
+
+test('off a terminal (a log file), a plain line every 10 s and a last one at the end', () => {
+  const s = stream(false);
+  let t = 0;
+  const bar = new ProgressBar({ total: 600, stream: s, label: 'train mlp', unit: 'steps', now: () => t });
+  for (let i = 1; i <= 600; i++) {
+    t += 100; // 10 steps a second: a minute in all
+    bar.update(i, `loss ${(1 / i).toFixed(3)}`);
+  }
+  bar.finish();
+  const lines = s.out.trimEnd().split('\n');
+  assert.equal(lines.length, 6, s.out);
+  assert.deepEqual(lines.map((l) => l.split(' | ')[0]!.split(' ').slice(0, 4).join(' ')), [
+    'train mlp 100/600 steps', 'train mlp 200/600 steps', 'train mlp 300/600 steps', 'train mlp 400/600 steps', 'train mlp 500/600 steps', 'train mlp 600/600 steps',
+  ]);
+  assert.ok(lines[0]!.includes('10.0 steps/s') && lines[0]!.includes('ETA 0:50') && lines[0]!.endsWith('| loss 0.010'), lines[0]);
+  assert.ok(lines[5]!.includes('in 1:00'), lines[5]);
+  assert.ok(!s.out.includes('\r') && !s.out.includes('\x1b'));
+});
+
+test('counts are whole: fractional progress shows as the images done', () => {
+  const s = stream(false);
+  let t = 0;
+  const bar = new ProgressBar({ total: 48, stream: s, label: 'privacy table', unit: 'images', now: () => t, everySeconds: 1 });
+  t = 1500;
+  bar.update(12.734);
+  assert.match(s.out, /^privacy table 12\/48 images  26% /);
+  assert.ok(!/\d\.\d{3}/.test(s.out.split(' ')[2]!), s.out);
+  t = 4000;
+  bar.update(47.9);
+  assert.match(s.out.trimEnd().split('\n')[1]!, /^privacy table 47\/48 images  99% /);
 });
