@@ -47,7 +47,13 @@ export interface ServiceSettings {
 }
 
 export function serviceSettings(o: ServiceFlags): ServiceSettings {
-  const { host, port } = parseHostPort(o.listen);
+  let address: { host: string; port: number };
+  try {
+    address = parseHostPort(o.listen);
+  } catch (e) {
+    throw new UsageError(`invalid --listen: ${(e as Error).message}`);
+  }
+  const { host, port } = address;
   let tls: ServiceSettings['tls'] = null;
   if (o.insecure) {
     if (o.tlsCert || o.tlsKey) throw new UsageError('give --insecure or --tls-cert/--tls-key, not both');

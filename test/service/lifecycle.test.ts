@@ -89,9 +89,9 @@ describe('clients and servers coming and going', { concurrency: false }, () => {
     writeFileSync(join(d.dir, 'old', 'latest'), 'round-000010\n');
     const overwrite = serve(['--listen', '127.0.0.1:0', '--checkpoint', 'old']);
     assert.equal(await overwrite.exited, 2);
-    assert.match(overwrite.stderr(), /old already holds a checkpoint; continue it with --resume old, or overwrite it with --force/);
+    assert.match(overwrite.stderr(), /--checkpoint old already holds checkpoint files .*; continue that run with --resume old --checkpoint old, let this run replace it with --force/);
     const badListen = serve(['--listen', '127.0.0.1:99999']);
     assert.equal(await badListen.exited, 2);
-    assert.match(badListen.stderr(), /invalid --listen: expected HOST:PORT with a port in 0\.\.65535/);
+    assert.match(badListen.stderr(), /invalid --listen: port 99999 is above 65535 in "127\.0\.0\.1:99999"; expected HOST:PORT/);
   });
 });
