@@ -1,6 +1,8 @@
 // Turns a function over symbolic tensors into something that runs: traced once per set of input
-// shapes, lowered to ONNX, and executed by onnxruntime-node from a cached session.
-import ort from 'onnxruntime-node';
+// shapes, lowered to ONNX, and executed by the engine (engine.ts: onnxruntime-node, or -web in a
+// browser) from a cached session. A Compiled keeps the sessions of its most recently used shapes
+// and releases the others, and all of them when it is released or collected.
+import { currentEngine, type EngineSession } from './engine.js';
 import { Graph, type Shape, Sym } from './graph.js';
 import { interpret } from './interpret.js';
 import { lowerToOnnx } from './onnx.js';
@@ -39,19 +41,39 @@ export interface CompileOptions {
 
 interface Entry {
   traced: Traced;
-  session: Promise<ort.InferenceSession>;
+  session: Promise<EngineSession> | null;
   inNames: string[];
   outNames: string[];
 }
 
+/** Sessions kept per compiled function: batch sizes and a last short batch, say. */
+const KEEP_SESSIONS = 8;
+
+function releaseAll(sessions: Set<Promise<EngineSession>>): void {
+  for (const s of sessions) void s.then((x) => x.release()).catch(() => {});
+  sessions.clear();
+}
+
+/** Releases a collected Compiled's sessions (native memory the garbage collector does not see). */
+const collected = new FinalizationRegistry<Set<Promise<EngineSession>>>(releaseAll);
+
 /** A compiled function: one ONNX session per distinct list of input shapes, built on first use. */
 export class Compiled {
   private readonly cache = new Map<string, Entry>();
+  private readonly sessions = new Set<Promise<EngineSession>>();
 
   constructor(
     private readonly fn: TracedFn,
     private readonly options: CompileOptions = {},
-  ) {}
+  ) {
+    collected.register(this, this.sessions, this);
+  }
+
+  /** Releases every session now (they are made again if the function runs again). */
+  release(): void {
+    for (const e of this.cache.values()) e.session = null;
+    releaseAll(this.sessions);
+  }
 
   get name(): string {
     return this.options.name ?? (this.fn.name || 'anonymous');
@@ -64,14 +86,13 @@ export class Compiled {
 
   async run(inputs: Input[]): Promise<Float32Array[]> {
     const e = this.entry(inputs.map((x) => x.shape));
-    const session = await e.session;
-    const feeds: Record<string, ort.Tensor> = {};
+    const session = await e.session!;
+    const feeds: Record<string, { data: Float32Array; shape: Shape }> = {};
     inputs.forEach((x, i) => {
       if (x.data.length !== e.traced.inputs[i]!.size) throw new Error(`${this.name}: input ${i} has ${x.data.length} values for shape [${x.shape}]`);
-      feeds[e.inNames[i]!] = new ort.Tensor('float32', x.data, x.shape as number[]);
+      feeds[e.inNames[i]!] = x;
     });
-    const res = await session.run(feeds);
-    return e.outNames.map((n) => res[n]!.data as Float32Array);
+    return session.run(feeds, e.outNames);
   }
 
   /** The float64 reference evaluation of the same trace (slow; for tests). */
@@ -85,29 +106,32 @@ export class Compiled {
     let e = this.cache.get(key);
     if (!e) {
       const traced = trace(this.fn, shapes);
-      e = {
-        traced,
-        session: withSession ? this.createSession(traced) : (undefined as unknown as Promise<ort.InferenceSession>),
-        inNames: traced.inputs.map((_, i) => `in${i}`),
-        outNames: traced.outputs.map((_, i) => `out${i}`),
-      };
-      this.cache.set(key, e);
-    } else if (withSession && !e.session) {
+      e = { traced, session: null, inNames: traced.inputs.map((_, i) => `in${i}`), outNames: traced.outputs.map((_, i) => `out${i}`) };
+    }
+    // Most recently used last; beyond KEEP_SESSIONS the least recent entry gives its session back.
+    this.cache.delete(key);
+    this.cache.set(key, e);
+    if (withSession && !e.session) {
       e.session = this.createSession(e.traced);
+      this.sessions.add(e.session);
+      const live = [...this.cache.values()].filter((x) => x.session);
+      for (const old of live.slice(0, Math.max(0, live.length - KEEP_SESSIONS))) {
+        const s = old.session!;
+        old.session = null;
+        this.sessions.delete(s);
+        void s.then((x) => x.release()).catch(() => {});
+      }
     }
     return e;
   }
 
-  private createSession(t: Traced): Promise<ort.InferenceSession> {
+  private async createSession(t: Traced): Promise<EngineSession> {
     const bytes = lowerToOnnx(t.graph, t.inputs, t.outputs);
-    const threads = this.options.threads ?? (Number(process.env.DGP_THREADS) || 2);
-    return ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    }).catch((err: Error) => {
-      throw new Error(`${this.name}: onnxruntime rejected the lowered graph: ${err.message}`);
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    const threads = this.options.threads ?? (Number(env?.DGP_THREADS) || 2);
+    const engine = await currentEngine();
+    return engine.createSession(bytes, { threads }).catch((err: Error) => {
+      throw new Error(`${this.name}: ${engine.name} rejected the lowered graph: ${err.message}`);
     });
   }
 }

@@ -28,8 +28,8 @@ class Builder implements LoweringContext {
     const hit = this.consts.get(key);
     if (hit) return hit;
     const name = this.fresh('c');
-    const buf = Buffer.alloc(values.length * 8);
-    values.forEach((v, i) => buf.writeBigInt64LE(BigInt(v), i * 8));
+    // Plain typed arrays rather than Buffer, so the lowering runs in a browser too.
+    const buf = new Uint8Array(new BigInt64Array(values.map((v) => BigInt(v))).buffer);
     this.initializers.push(onnx.TensorProto.create({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: buf }));
     this.consts.set(key, name);
     return name;
@@ -43,7 +43,7 @@ class Builder implements LoweringContext {
     const key = dims.length === 0 ? `f32:${values[0]}` : undefined;
     if (key && this.consts.has(key)) return this.consts.get(key)!;
     const name = this.fresh('c');
-    const rawData = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+    const rawData = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     this.initializers.push(onnx.TensorProto.create({ name, dims: [...dims], dataType: onnx.TensorProto.DataType.FLOAT, rawData }));
     if (key) this.consts.set(key, name);
     return name;
@@ -52,7 +52,7 @@ class Builder implements LoweringContext {
 
 function attributeProto(name: string, v: number | number[] | string) {
   const T = onnx.AttributeProto.AttributeType;
-  if (typeof v === 'string') return onnx.AttributeProto.create({ name, type: T.STRING, s: Buffer.from(v) });
+  if (typeof v === 'string') return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(v) });
   if (Array.isArray(v)) return onnx.AttributeProto.create({ name, type: T.INTS, ints: v });
   if (Number.isInteger(v)) return onnx.AttributeProto.create({ name, type: T.INT, i: v });
   return onnx.AttributeProto.create({ name, type: T.FLOAT, f: v });
