@@ -5,7 +5,7 @@
 // when the run was aborted, its credential refused, or the server stayed away too long.
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ClientStop, loadClientSource, loadCredential, nodeTransport, parseDataSource, readPem, runClient } from '../service/index.js';
+import { ClientStop, LocalStateStore, loadClientSource, loadCredential, nodeTransport, parseDataSource, readPem, runClient } from '../service/index.js';
 import { type Command, int, num, UsageError } from './args.js';
 
 const schema = z.object({
@@ -53,7 +53,7 @@ export const clientCommand: Command<typeof schema> = {
         broadcaster: o.broadcaster ? nodeTransport({ url: o.broadcaster, ca, credential }) : undefined,
         credential,
         data: (spec) => loadClientSource(source, spec),
-        stateDir: o.stateDir,
+        stateStore: o.stateDir ? (runId, clientId) => new LocalStateStore(o.stateDir!, runId, clientId) : undefined,
         seed: o.seed,
         retry: { giveUpMs: o.retryFor * 1000 },
         log,

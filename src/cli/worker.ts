@@ -8,7 +8,7 @@ import type { FederatedSpec } from '../federation/index.js';
 import { ModelRunner } from '../train/index.js';
 import { createModel } from '../models/index.js';
 import { DATASET_SHAPES } from '../federation/index.js';
-import { ClientStop, loadClientSource, loadCredential, nodeTransport, parseDataSource, readPem, runClient, type DataSource } from '../service/index.js';
+import { ClientStop, LocalStateStore, loadClientSource, loadCredential, nodeTransport, parseDataSource, readPem, runClient, type DataSource } from '../service/index.js';
 import { type Command, int, num, UsageError } from './args.js';
 
 const schema = z.object({
@@ -65,7 +65,7 @@ export const workerCommand: Command<typeof schema> = {
         credential,
         data: (spec) => load(source, spec),
         runner: (spec) => (runner ??= new ModelRunner(createModel(spec.model.name, { inputShape: DATASET_SHAPES[spec.dataset], width: spec.model.width, init: spec.model.init }))),
-        stateDir: o.stateDir,
+        stateStore: o.stateDir ? (runId, clientId) => new LocalStateStore(o.stateDir!, runId, clientId) : undefined,
         seed: o.seed,
         retry: { giveUpMs: o.retryFor * 1000 },
         log: (line) => (/joined|stopped|restored/.test(line) ? console.error(`dgp worker: ${line}`) : undefined),

@@ -1,15 +1,12 @@
-// ADGP's broadcaster as its own service (`dgp broadcaster`), and the two ends that talk to it:
-// the server's BroadcasterParty (it asks for the common set and learns only that) and a client's
-// proposer (it sends its band and checks the commit the server relays against the broadcaster's
-// digest). The decision itself is the in-process party's (src/federation/aligned.ts), so a run
+// ADGP's broadcaster as its own service (`dgp broadcaster`), and the server's end that talks to
+// it: a BroadcasterParty that asks for the common set and learns only that (a client's end is
+// proposer.ts). The decision itself is the in-process party's (src/federation/aligned.ts), so a run
 // through the service forms the same common sets as a run in one process.
-import { createHash } from 'node:crypto';
 import { Code, ConnectError, createClient, type ConnectRouter, type Transport } from '@connectrpc/connect';
-import {
-  broadcasterParty, decodeMessage, encodeMessage, modelLayoutOf, parseSpec, type BroadcasterParty, type Decision, type FederatedSpec,
-} from '../federation/index.js';
+import { broadcasterParty, decodeMessage, modelLayoutOf, parseSpec, type BroadcasterParty, type Decision, type FederatedSpec } from '../federation/index.js';
 import { broadcasterOptionsOf } from '../defenses/index.js';
 import { BroadcasterService } from './gen/dgp/v1/broadcaster_pb.js';
+import { digest } from './protocol.js';
 import { DEFAULT_LIMITS, requireClient, requireRole, startServiceServer, type ServiceServer, type ServiceServerOptions } from './http.js';
 
 /** Rounds of proposals kept: the round being decided and the one before (a late retry). */
@@ -29,9 +26,6 @@ export interface BroadcasterStats {
   rounds: number;
 }
 
-function sha256(b: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(b).digest());
-}
 
 /** The broadcaster's service: bound to one run at a time, opened by the server. */
 export function broadcasterService(o: { maxProposalBytes: number; log?: (line: string) => void }) {
@@ -82,7 +76,7 @@ export function broadcasterService(o: { maxProposalBytes: number; log?: (line: s
         } catch (e) {
           throw new ConnectError((e as Error).message, Code.FailedPrecondition);
         }
-        r.digests.set(req.round, sha256(d.commit));
+        r.digests.set(req.round, digest(d.commit));
         for (const k of r.digests.keys()) if (k + KEEP_ROUNDS <= req.round) r.digests.delete(k);
         stats.rounds++;
         return {
@@ -134,26 +128,6 @@ export async function remoteBroadcaster(transport: Transport, runId: string, spe
       };
     },
     sharedOf: local.sharedOf,
-  };
-}
-
-/** A client's end: hands its proposal to the broadcaster, and later checks the commit it is given. */
-export function broadcasterProposer(transport: Transport, runId: string, clientId: number) {
-  const client = createClient(BroadcasterService, transport);
-  return {
-    async propose(proposal: Uint8Array): Promise<Uint8Array> {
-      const { control } = decodeMessage(proposal, 'proposal');
-      await client.propose({ runId, clientId, round: control.round, proposal });
-      return encodeMessage({ type: 'proposed', round: control.round, clientId });
-    },
-    async verify(commit: Uint8Array): Promise<void> {
-      const { control } = decodeMessage(commit, 'commit');
-      const { sha256: want } = await client.commitDigest({ runId, clientId, round: control.round });
-      const got = sha256(commit);
-      if (want.length !== got.length || want.some((b, i) => b !== got[i])) {
-        throw new Error(`the common set the server sent for round ${control.round} is not the one the broadcaster decided: refusing to upload`);
-      }
-    },
   };
 }
 

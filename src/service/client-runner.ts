@@ -7,13 +7,23 @@
 // against the broadcaster's digest before any value is uploaded.
 import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
 import { Rng } from '../common/rng.js';
-import { clientStream, createClient as createFederatedClient, decodeMessage, type ClientSource, type FederatedClient, type FederatedSpec, modelLayoutOf, parseSpec } from '../federation/index.js';
+import {
+  clientStream, createClient as createFederatedClient, decodeMessage, type ClientSource, type FederatedClient, type FederatedSpec, type ModelLayout, modelLayoutOf,
+  parseSpec,
+} from '../federation/index.js';
 import type { ModelRunner } from '../train/index.js';
 import type { Credential } from './auth.js';
-import { broadcasterProposer } from './broadcaster.js';
 import { FederationService, type JoinResponse, type Task, TaskKind } from './gen/dgp/v1/federation_pb.js';
-import { PROTOCOL_VERSION } from './hub.js';
-import { LocalStateStore } from './local-state.js';
+import { broadcasterProposer } from './proposer.js';
+import { PROTOCOL_VERSION } from './protocol.js';
+
+/** Where a client keeps its own state at the server's checkpoint rounds (Node: LocalStateStore, a folder). */
+export interface ClientStateStore {
+  readonly dir: string;
+  rounds(): number[];
+  save(round: number, client: FederatedClient): unknown;
+  load(round: number, client: FederatedClient, layout: ModelLayout): void;
+}
 
 export class ClientStop extends Error {
   constructor(readonly reason: 'unauthenticated' | 'refused' | 'aborted' | 'unreachable' | 'failed', message: string) {
@@ -28,8 +38,8 @@ export interface ClientRunOptions {
   credential: Extract<Credential, { role: 'client' }>;
   /** What this client trains on, given the run's spec. */
   data: (spec: FederatedSpec) => Promise<ClientSource>;
-  /** Where this client keeps its own state at the checkpoint rounds (a resumable run needs it). */
-  stateDir?: string;
+  /** Where this client keeps its own state at the checkpoint rounds, per run (a resumable run needs it). */
+  stateStore?: (runId: string, clientId: number) => ClientStateStore;
   /**
    * The client's random stream: 'run' derives it from the run's seed, exactly as in one process
    * (reproducible, but the server can then predict the client's DP noise); a number seeds it;
@@ -59,7 +69,7 @@ interface Joined {
   runId: string;
   spec: FederatedSpec;
   client: FederatedClient;
-  store: LocalStateStore | null;
+  store: ClientStateStore | null;
   proposer: ReturnType<typeof broadcasterProposer> | null;
 }
 
@@ -114,7 +124,7 @@ async function admit(join: JoinResponse, prev: Joined | null, o: ClientRunOption
     const source = await o.data(spec);
     const rng = o.seed === 'run' ? clientStream(spec.seed, id) : new Rng(o.seed ?? randomSeed());
     const client = createFederatedClient(spec, source, id, rng, o.runner?.(spec));
-    const store = o.stateDir ? new LocalStateStore(o.stateDir, join.runId, id) : null;
+    const store = o.stateStore ? o.stateStore(join.runId, id) : null;
     const proposer = o.broadcaster ? broadcasterProposer(o.broadcaster, join.runId, id) : null;
     if (join.needsBroadcaster && !proposer) throw new ClientStop('failed', 'this run uses ADGP: give the broadcaster\'s URL (--broadcaster URL)');
     j = { runId: join.runId, spec, client, store, proposer };

@@ -10,10 +10,9 @@ import { Code, ConnectError, type ConnectRouter, type HandlerContext } from '@co
 import type { ClientProxy } from '../federation/index.js';
 import { FederationService, type JoinRequest, type RespondRequest, type Task, TaskKind, TaskSchema, type TasksRequest } from './gen/dgp/v1/federation_pb.js';
 import { callerOf, requireClient } from './http.js';
+import { DEFAULT_CHUNK_BYTES, PROTOCOL_VERSION } from './protocol.js';
 import { AsyncQueue } from './queue.js';
 
-export const PROTOCOL_VERSION = 1;
-export const DEFAULT_CHUNK_BYTES = 1 << 20;
 const HEARTBEAT_MS = 15_000;
 
 type RunState = 'waiting' | 'running' | 'finished' | 'aborted';

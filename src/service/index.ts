@@ -6,10 +6,12 @@
 export { AccessList, accessEntry, bearer, hashToken, loadCredential, newToken, type AccessFile, type Credential, type Principal } from './auth.js';
 export { makeCertificates, readPem, writeCertificates, type CertificateSet } from './tls.js';
 export { DEFAULT_LIMITS, startServiceServer, type Limits, type ServiceServer, type ServiceServerOptions } from './http.js';
-export { ClientHub, DEFAULT_CHUNK_BYTES, PROTOCOL_VERSION, RemoteClient } from './hub.js';
-export { broadcasterProposer, broadcasterService, remoteBroadcaster, startBroadcaster, type BroadcasterStats } from './broadcaster.js';
+export { ClientHub, RemoteClient } from './hub.js';
+export { DEFAULT_CHUNK_BYTES, PROTOCOL_VERSION } from './protocol.js';
+export { broadcasterService, remoteBroadcaster, startBroadcaster, type BroadcasterStats } from './broadcaster.js';
+export { broadcasterProposer } from './proposer.js';
 export { serveRun, type ServeResult, type ServeRunOptions } from './coordinator.js';
-export { ClientStop, runClient, type ClientOutcome, type ClientRunOptions } from './client-runner.js';
+export { ClientStop, runClient, type ClientOutcome, type ClientRunOptions, type ClientStateStore } from './client-runner.js';
 export { loadClientSource, parseDataSource, type DataSource } from './data-source.js';
 export { LocalStateStore } from './local-state.js';
 export { authInterceptor, nodeTransport, type TransportOptions } from './transport.js';

@@ -1,0 +1,15 @@
+// What both ends of the deployment service agree on, in a module free of Node built-ins (a browser
+// client imports it): the protocol version, the chunk size, and the digest commits are checked by.
+import { sha256 } from '@noble/hashes/sha2.js';
+
+export const PROTOCOL_VERSION = 1;
+/** Payloads larger than this travel as several messages of one task or answer. */
+export const DEFAULT_CHUNK_BYTES = 1 << 20;
+
+export function digest(bytes: Uint8Array): Uint8Array {
+  return sha256(bytes);
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
