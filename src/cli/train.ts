@@ -8,11 +8,11 @@ import { clientLevelPrivacy } from '../federation/accounting.js';
 import { ClientHub } from '../federation/net.js';
 import type { FederatedSpec } from '../federation/spec.js';
 import {
-  defenseFromFlags, defenseOptions, defenseShape, trainingImages, refineRunFlags, runFederated, runOptions, runShape, specFromOptions,
+  defenseFromFlags, defenseOptions, defenseShape, parseLrSteps, trainingImages, refineRunFlags, runFederated, runOptions, runShape, specFromOptions,
   trainingOptions, trainingShape,
 } from '../federation/index.js';
 import { createModel, type ModelName, saveSafetensors } from '../models/index.js';
-import { stepSchedule } from '../optim/index.js';
+import { cosineSchedule, stepSchedule } from '../optim/index.js';
 import { ProgressBar } from '../report/index.js';
 import { trainCentralized } from '../train/train.js';
 import { type Command, int, num } from './args.js';
@@ -114,7 +114,7 @@ export const trainCommand: Command<typeof schema> = {
     const train = trainingImages(data, o.trainLimit);
     const test = data.test;
     const model = createModel(o.model, { inputShape: [train.channels, train.height, train.width], width: o.width, init: o.init });
-    const milestones = (o.lrSteps ?? '').split(',').filter(Boolean).map((s) => s.split(':').map(Number) as [number, number]);
+    const milestones = parseLrSteps(o.lrSteps);
     let bar: ProgressBar | undefined;
     const result = await trainCentralized(model, train, test, {
       epochs,
@@ -123,7 +123,7 @@ export const trainCommand: Command<typeof schema> = {
       sgd: { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay },
       lrAt:
         o.schedule === 'cosine'
-          ? (epoch) => 0.5 * o.lr * (1 + Math.cos((Math.PI * Math.min(epoch, epochs)) / epochs))
+          ? cosineSchedule({ base: o.lr, total: epochs })
           : stepSchedule({ milestones: milestones.map(([at]) => at), values: [o.lr, ...milestones.map(([, lr]) => lr)] }),
       seed: o.seed,
       evalEvery: o.evalEvery,

@@ -17,6 +17,11 @@ export function parsePartition(text: string): Partition | null {
   return alpha > 0 && Number.isFinite(alpha) ? { kind: 'dirichlet', alpha } : null;
 }
 
+/** `--lr-steps AT:LR[,AT:LR...]` (checked against its pattern by the option schema) as [at, lr] pairs; none when absent. */
+export function parseLrSteps(text: string | undefined): [number, number][] {
+  return (text ?? '').split(',').filter(Boolean).map((s) => s.split(':').map(Number) as [number, number]);
+}
+
 /** The defaults that differ between commands (centralised `train` and the federated `compare`). */
 export interface TrainingDefaults {
   model: (typeof MODEL_NAMES)[number];
@@ -219,7 +224,7 @@ export function specFromOptions(o: BaseOptions & RunFlags, defense: FederatedSpe
     localSteps,
     lr: o.lr,
     schedule: o.schedule,
-    lrSteps: (o.lrSteps ?? '').split(',').filter(Boolean).map((s) => s.split(':').map(Number) as [number, number]),
+    lrSteps: parseLrSteps(o.lrSteps),
     momentum: o.momentum,
     weightDecay: o.weightDecay,
     serverLr: o.serverLr ?? d.serverLr,

@@ -55,12 +55,12 @@ for (const [k, c] of cases.entries()) {
     if (c.options.weightDecay) return; // the attacks' Adam has no weight decay
     const o = { beta1: c.options.beta1, beta2: c.options.beta2, eps: c.options.eps };
     const step = compile((p: Sym, g: Sym, m: Sym, v: Sym, hyper: Sym) => adamUpdate(p, g, m, v, hyper, o), { name: `adam-case-${k}` });
-    let [p, m, v] = [Float32Array.from(c.p0), new Float32Array(5), new Float32Array(5)];
+    let [p, m, v]: Float32Array[] = [Float32Array.from(c.p0), new Float32Array(5), new Float32Array(5)];
     const got: number[][] = [];
     for (const [s, g] of c.grads.entries()) {
       const hyper = adamHyper(c.lrs?.[s] ?? c.options.lr, s + 1, o);
-      [p, m, v] = (await step.run([p, Float32Array.from(g), m, v, hyper].map((data) => ({ data, shape: [data.length] })))) as [Float32Array, Float32Array, Float32Array];
-      got.push([...p]);
+      [p, m, v] = await step.run([p!, Float32Array.from(g), m!, v!, hyper].map((data) => ({ data, shape: [data.length] })));
+      got.push([...p!]);
     }
     const traced = worstError(got, c);
     assert.ok(traced <= 2, `attack Adam: ${traced} ulps from torch`);
