@@ -6,7 +6,7 @@ import { decodeUpdate, encodeUpdate } from '../../src/codec/index.js';
 import { adgpClient, adgpUploadBytes, createBroadcaster, downloadBytes, sharedOf, voteCommonSet } from '../../src/defenses/adgp.js';
 import { dgpCounts, dgpSplit, parseDgpOptions } from '../../src/defenses/dgp.js';
 import { createDefense } from '../../src/defenses/registry.js';
-import { randomGrad } from './helpers.js';
+import { constantGradient, randomGrad } from './helpers.js';
 
 const shapes = [[10], [6, 5], [1], [200]];
 const layout = shapes.map((shape, i) => ({ name: `t${i}`, shape }));
@@ -112,7 +112,7 @@ test('ADGP error feedback sends every entry below the dropped top in the end', (
   // climbs into the band. Handed g instead of g + e, the same band would be sent every round.
   const n = 20;
   const w = [{ name: 'w', shape: [n] }];
-  const g = Float32Array.from({ length: n }, (_, i) => (i % 3 === 1 ? -1 : 1) / (1 + i));
+  const g = constantGradient(n);
   const client = adgpClient();
   const broadcaster = createBroadcaster();
   let state = client.init(w);

@@ -8,7 +8,7 @@ import { dgp } from '../../src/defenses/dgp.js';
 import { createDefense } from '../../src/defenses/registry.js';
 import { stateFromJSON, stateToJSON } from '../../src/defenses/state.js';
 import type { Defense } from '../../src/defenses/types.js';
-import { randomGrad } from './helpers.js';
+import { constantGradient, randomGrad } from './helpers.js';
 
 const shapes = [[7], [3, 4], [1], [10], [2, 3, 3, 3]];
 
@@ -104,11 +104,6 @@ for (const name of EF_NAMES) {
       state = got.state;
     }
   });
-}
-
-/** A constant gradient with entries of different sizes: +-1, +-1/2, ... +-1/n. */
-function constantGradient(n: number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => (i % 3 === 1 ? -1 : 1) / (1 + i));
 }
 
 for (const name of EF_NAMES) {
