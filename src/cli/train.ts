@@ -8,11 +8,11 @@ import { clientLevelPrivacy } from '../federation/accounting.js';
 import { ClientHub } from '../federation/net.js';
 import type { FederatedSpec } from '../federation/spec.js';
 import {
-  defenseFromFlags, defenseOptions, defenseShape, parseLrSteps, trainingImages, refineRunFlags, runFederated, runOptions, runShape, specFromOptions,
+  defenseFromFlags, defenseOptions, defenseShape, trainingImages, refineRunFlags, runFederated, runOptions, runShape, specFromOptions,
   trainingOptions, trainingShape,
 } from '../federation/index.js';
 import { createModel, type ModelName, saveSafetensors } from '../models/index.js';
-import { cosineSchedule, stepSchedule } from '../optim/index.js';
+import { cosineSchedule, parseLrSteps, stepSchedule } from '../optim/index.js';
 import { ProgressBar } from '../report/index.js';
 import { trainCentralized } from '../train/train.js';
 import { type Command, int, num } from './args.js';

@@ -6,6 +6,7 @@ import { int, num, type OptionSpec, UsageError } from '../cli/args.js';
 import { DATASET_NAMES } from '../data/index.js';
 import { checkFederatedDefense, FEDERATED_DEFENSE_NAMES } from '../defenses/index.js';
 import { MODEL_NAMES } from '../models/index.js';
+import { parseLrSteps } from '../optim/index.js';
 import type { FederatedSpec, Partition } from './spec.js';
 import { clientsPerRound } from './strategy.js';
 
@@ -15,11 +16,6 @@ export function parsePartition(text: string): Partition | null {
   const m = /^dirichlet:(\d*\.?\d+(?:e-?\d+)?)$/.exec(text);
   const alpha = m ? Number(m[1]) : NaN;
   return alpha > 0 && Number.isFinite(alpha) ? { kind: 'dirichlet', alpha } : null;
-}
-
-/** `--lr-steps AT:LR[,AT:LR...]` (checked against its pattern by the option schema) as [at, lr] pairs; none when absent. */
-export function parseLrSteps(text: string | undefined): [number, number][] {
-  return (text ?? '').split(',').filter(Boolean).map((s) => s.split(':').map(Number) as [number, number]);
 }
 
 /** The defaults that differ between commands (centralised `train` and the federated `compare`). */

@@ -9,7 +9,7 @@ export { loadCheckpoint, saveCheckpoint, type Checkpoint, type HistoryEntry } fr
 export { lrSchedule, parseSpec, specSchema, type FederatedSpec, type Partition } from './spec.js';
 export { createFederation, runFederated, trainingImages, type Federation, type FederatedResult, type RunOptions } from './run.js';
 export {
-  defenseFromFlags, defenseOptions, defenseShape, FEDERATED_DEFAULTS, parseLrSteps, parsePartition, refineRunFlags, runOptions, runShape, specFromOptions,
+  defenseFromFlags, defenseOptions, defenseShape, FEDERATED_DEFAULTS, parsePartition, refineRunFlags, runOptions, runShape, specFromOptions,
   strategyOptions, strategyShape, trainingOptions, trainingShape, type TrainingDefaults,
   type BaseOptions,
 } from './cli-options.js';

@@ -48,6 +48,14 @@ export function cosineSchedule(o: { base: number; total: number; warmup?: number
   return (t) => (t < w ? (o.base * (t + 1)) / w : 0.5 * o.base * (1 + Math.cos((Math.PI * Math.min(t - w, span)) / Math.max(1, span))));
 }
 
+/**
+ * The text of `--lr-steps`, `AT:LR[,AT:LR...]` (its pattern is checked where the option is
+ * declared), as [at, lr] pairs for stepSchedule; none when absent.
+ */
+export function parseLrSteps(text: string | undefined): [number, number][] {
+  return (text ?? '').split(',').filter(Boolean).map((s) => s.split(':').map(Number) as [number, number]);
+}
+
 export type Schedule =
   | { kind: 'constant' }
   /** Inverting Gradients: x0.1 at 3/8, 5/8 and 7/8 of the run (torch MultiStepLR). */

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseCommand, UsageError } from '../../src/cli/args.js';
 import { trainCommand } from '../../src/cli/train.js';
-import { lrSchedule, parseLrSteps } from '../../src/federation/index.js';
-import { cosineSchedule, decaySchedule, learningRate, stepSchedule } from '../../src/optim/index.js';
+import { lrSchedule } from '../../src/federation/index.js';
+import { cosineSchedule, decaySchedule, learningRate, parseLrSteps, stepSchedule } from '../../src/optim/index.js';
 import { referenceJson } from '../helpers/reference.js';
 
 const torch = referenceJson<{
