@@ -11,7 +11,7 @@ export { clampToBox, imprintReadout, imprintServer, type ImprintOptions, invertL
 export { MatchingProblem, type MatchingSpec } from './matching.js';
 export { optimize, type OptimizeOptions, type OptimizeResult } from './optimize.js';
 export { lbfgs, type LbfgsOptions, type LbfgsResult, strongWolfe } from './lbfgs.js';
-export { learningRate, type Schedule } from './adam.js';
+export { learningRate, type Schedule } from '../optim/index.js';
 export { bnPrior, cosineMatching, forwardAndGradients, l2Matching, parameterGradients } from './objectives.js';
 export { type AttackRecord, scoreAttack } from './evaluate.js';
 export { type ExperimentResult, type ExperimentSpec, type ExperimentSummary, runExperiment } from './experiment.js';

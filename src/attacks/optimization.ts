@@ -2,7 +2,7 @@
 // mask-aware twin that compares only the coordinates the client sent. The settings follow the
 // papers (and breaching's configs where the papers leave a choice open); iteration counts are
 // smaller defaults sized for two CPU cores, and every one can be raised from the options.
-import type { Schedule } from './adam.js';
+import type { Schedule } from '../optim/index.js';
 import { argmaxRows, type LabelStrategy, oneHot, recoverLabels } from './labels.js';
 import { MatchingProblem, type MatchingSpec } from './matching.js';
 import { optimize } from './optimize.js';

@@ -2,7 +2,8 @@
 // kept or merged. Restarts run in lock-step so that a consensus across them (GradInversion's group
 // consistency) is available at every step; without it they are simply independent runs.
 import { Rng } from '../common/rng.js';
-import { adamHyper, learningRate, type Schedule } from './adam.js';
+import { learningRate, type Schedule } from '../optim/index.js';
+import { adamHyper } from './adam.js';
 import { lbfgs, type LbfgsOptions } from './lbfgs.js';
 import { adamState, type AdamState, type Candidate, type MatchingProblem } from './matching.js';
 

@@ -8,6 +8,7 @@ import { DATASET_NAMES } from '../data/index.js';
 import { checkFederatedDefense, FEDERATED_DEFENSE_NAMES } from '../defenses/index.js';
 import { MODEL_NAMES } from '../models/index.js';
 import { clientsPerRound, type FederatedSpec, type Partition } from '../federation/index.js';
+import { parseLrSteps } from '../optim/index.js';
 
 /** `iid` or `dirichlet:ALPHA`. */
 export function parsePartition(text: string): Partition | null {
@@ -226,7 +227,7 @@ export function specFromOptions(o: BaseOptions & RunFlags, defense: FederatedSpe
     localSteps,
     lr: o.lr,
     schedule: o.schedule,
-    lrSteps: (o.lrSteps ?? '').split(',').filter(Boolean).map((s) => s.split(':').map(Number) as [number, number]),
+    lrSteps: parseLrSteps(o.lrSteps),
     momentum: o.momentum,
     weightDecay: o.weightDecay,
     serverLr: o.serverLr ?? d.serverLr,

@@ -5,7 +5,7 @@ import type { DataSource } from './data.js';
 import type { DatasetSplits } from '../data/index.js';
 import { trainingImages } from '../federation/index.js';
 import { createModel, type ModelName, saveSafetensors } from '../models/index.js';
-import { stepSchedule } from '../optim/index.js';
+import { cosineSchedule, parseLrSteps, stepSchedule } from '../optim/index.js';
 import { ProgressBar } from '../report/index.js';
 import {
   type CentralisedSpec, checkCheckpointTarget, loadTrainCheckpoint, optimizerTemplate, resumeRefusal, saveTrainCheckpoint, trainCentralized,
@@ -98,10 +98,6 @@ export function writeTrainResult(path: string, options: object, defense: { name:
   writeResult(path, resultHead('train', withDefenseDefaults(options, defense)), { ...common, ...extra });
 }
 
-export function parseLrSteps(text: string | undefined): [number, number][] {
-  return (text ?? '').split(',').filter(Boolean).map((s) => s.split(':').map(Number) as [number, number]);
-}
-
 /** Centralised `dgp train`: one party holding all the (first --train-limit) training images. */
 export async function runCentralised(o: CentralisedOptions, data: DatasetSplits, source: DataSource, t0: number): Promise<void> {
   const epochs = o.epochs ?? 1;
@@ -160,7 +156,7 @@ export async function runCentralised(o: CentralisedOptions, data: DatasetSplits,
     sgd: { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay },
     lrAt:
       o.schedule === 'cosine'
-        ? (epoch) => 0.5 * o.lr * (1 + Math.cos((Math.PI * Math.min(epoch, epochs)) / epochs))
+        ? cosineSchedule({ base: o.lr, total: epochs })
         : stepSchedule({ milestones: milestones.map(([at]) => at), values: [o.lr, ...milestones.map(([, lr]) => lr)] }),
     seed: o.seed,
     evalEvery: o.evalEvery,

@@ -9,7 +9,6 @@ import {
   defenseFromFlags, defenseOptions, defenseShape, refineRunFlags, runOptions, runShape, specFromOptions, trainingOptions, trainingShape,
 } from './run-options.js';
 import { createModel, type ModelName, saveSafetensors } from '../models/index.js';
-import { stepSchedule } from '../optim/index.js';
 import { ProgressBar } from '../report/index.js';
 import { type Command, int, num } from './args.js';
 import { type DataSource, openDataset } from './data.js';

@@ -1,7 +1,9 @@
 // Download-and-cache for the official CIFAR-10 binary archive, for machines with a network. The
-// archive is fetched once into a cache folder, unpacked there, and checked before it is used.
+// archive is fetched once into a cache folder, checked against its published MD5, unpacked there,
+// and its batches checked before they are used.
 
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,6 +12,8 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { CIFAR_ARCHIVE, detectCifar10, extractCifarArchive } from './cifar10.js';
 
 export const CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
+/** The MD5 the CIFAR-10 page publishes for cifar-10-binary.tar.gz. */
+export const CIFAR10_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
 
 /** $XDG_CACHE_HOME/dgp-toolkit/cifar10, else ~/.cache/dgp-toolkit/cifar10. */
 export function defaultCifar10Dir(): string {
@@ -25,6 +29,8 @@ export interface EnsureCifar10Options {
   url?: string;
   /** Injected in tests so that they never touch the network. */
   fetch?: FetchLike;
+  /** The archive's expected MD5, hex (default CIFAR10_MD5, the official archive's); null skips the check. */
+  md5?: string | null;
   /** Records each extracted batch must hold (10,000 in the official archive); null skips the check. */
   recordsPerBatch?: number | null;
   onProgress?: (receivedBytes: number, totalBytes: number | null) => void;
@@ -40,20 +46,28 @@ export async function ensureCifar10(opts: EnsureCifar10Options = {}): Promise<st
   if (present?.kind === 'binary' || present?.kind === 'png-subset') return dir;
   mkdirSync(dir, { recursive: true });
   const archive = join(dir, CIFAR_ARCHIVE);
-  if (!existsSync(archive)) await downloadFile(opts.url ?? CIFAR10_URL, archive, opts.fetch ?? fetch, opts.onProgress);
+  const md5 = opts.md5 === undefined ? CIFAR10_MD5 : opts.md5;
+  if (!existsSync(archive)) await downloadFile(opts.url ?? CIFAR10_URL, archive, opts.fetch ?? fetch, opts.onProgress, md5);
+  else if (md5 !== null) {
+    // An archive left in the cache by hand (or by an older version) is checked like a download.
+    const got = await md5Of(archive);
+    if (got !== md5.toLowerCase()) throw new Error(`${archive}: MD5 ${got} is not the expected ${md5}: not the official CIFAR-10 binary archive, or damaged; delete it and run again to download it anew`);
+  }
   extractCifarArchive(archive, dir, opts.recordsPerBatch === undefined ? 10000 : opts.recordsPerBatch);
   return dir;
 }
 
 /**
  * Streams url into dest through a .part file, so an interrupted download never leaves a file
- * that looks complete; checks the byte count against Content-Length when the server sends one.
+ * that looks complete; checks the byte count against Content-Length when the server sends one,
+ * and the content against `md5` (hex) when given: a file that fails either is deleted, not kept.
  */
 export async function downloadFile(
   url: string,
   dest: string,
   fetchImpl: FetchLike = fetch,
   onProgress?: (receivedBytes: number, totalBytes: number | null) => void,
+  md5: string | null = null,
 ): Promise<void> {
   const part = `${dest}.part`;
   let res: Response;
@@ -68,9 +82,11 @@ export async function downloadFile(
   const header = res.headers.get('content-length');
   const total = header === null ? null : Number(header);
   let received = 0;
+  const hash = createHash('md5');
   const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
   body.on('data', (chunk: Buffer) => {
     received += chunk.length;
+    hash.update(chunk);
     onProgress?.(received, total);
   });
   try {
@@ -83,7 +99,18 @@ export async function downloadFile(
     rmSync(part, { force: true });
     throw new Error(`download of ${url} into ${dest} is incomplete: ${received} of ${total} bytes`);
   }
+  const got = hash.digest('hex');
+  if (md5 !== null && got !== md5.toLowerCase()) {
+    rmSync(part, { force: true });
+    throw new Error(`download of ${url} has MD5 ${got}, not the expected ${md5}: a wrong or damaged file, not kept (${dest} was not written)`);
+  }
   renameSync(part, dest);
+}
+
+async function md5Of(path: string): Promise<string> {
+  const hash = createHash('md5');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
 }
 
 function describe(e: unknown): string {

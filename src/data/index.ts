@@ -12,7 +12,7 @@ export { loadMnist, loadMnistSplit, mnistPackageDir, parseIdxImages, parseIdxLab
 export { detectCifar10, extractCifarArchive, loadCifar10, type Cifar10Layout, type Cifar10Options } from './cifar10.js';
 export { loadCifarBinary } from './cifar-binary.js';
 export { loadCifarPngSubset, parseLabelsJs } from './cifar-png.js';
-export { CIFAR10_URL, defaultCifar10Dir, downloadFile, ensureCifar10, type EnsureCifar10Options, type FetchLike } from './download.js';
+export { CIFAR10_MD5, CIFAR10_URL, defaultCifar10Dir, downloadFile, ensureCifar10, type EnsureCifar10Options, type FetchLike } from './download.js';
 export { extractTar, readTar, type TarEntry } from './tar.js';
 export { loadImageFolder, writeImageFolder } from './folder.js';
 export { denormalize, getBatch, normalize, type Batch } from './transforms.js';

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { FEDERATED_DEFENSE_NAMES } from '../defenses/index.js';
 import { MODEL_NAMES } from '../models/index.js';
-import { stepSchedule } from '../optim/index.js';
+import { cosineSchedule, stepSchedule } from '../optim/index.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -62,7 +62,10 @@ export function parseSpec(input: unknown): FederatedSpec {
 /** Learning rate of round r (from 1). */
 export function lrSchedule(s: Pick<FederatedSpec, 'lr' | 'schedule' | 'lrSteps' | 'rounds'>): (round: number) => number {
   if (s.schedule === 'constant') return () => s.lr;
-  if (s.schedule === 'cosine') return (r) => 0.5 * s.lr * (1 + Math.cos((Math.PI * (r - 1)) / s.rounds));
+  if (s.schedule === 'cosine') {
+    const cosine = cosineSchedule({ base: s.lr, total: s.rounds });
+    return (r) => cosine(r - 1);
+  }
   return stepSchedule({ milestones: s.lrSteps.map(([r]) => r), values: [s.lr, ...s.lrSteps.map(([, v]) => v)] });
 }
 

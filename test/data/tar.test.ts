@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { downloadFile, ensureCifar10, extractTar, loadCifar10, loadDataset, readTar, type FetchLike } from '../../src/data/index.js';
+import { createHash } from 'node:crypto';
+import { CIFAR10_MD5, downloadFile, ensureCifar10, extractTar, loadCifar10, loadDataset, readTar, type FetchLike } from '../../src/data/index.js';
 import { cifarRecords, tempDir, ustar } from './helpers.js';
 
 const BATCHES = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`).concat('test_batch.bin');
@@ -17,6 +18,8 @@ function miniCifarArchive(records: number): Buffer {
     { name: 'cifar-10-batches-bin/batches.meta.txt', data: 'airplane\nautomobile\n' },
   ]));
 }
+
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
 function fakeFetch(body: Buffer, opts: { status?: number; length?: number } = {}): { fetch: FetchLike; calls: string[] } {
   const calls: string[] = [];
@@ -80,8 +83,9 @@ describe('tar reader', () => {
 describe('CIFAR-10 download and cache (offline, with an injected fetch)', () => {
   it('downloads, extracts, verifies and then loads from the cache without fetching again', async () => {
     const dir = join(tempDir(), 'cache');
-    const { fetch, calls } = fakeFetch(miniCifarArchive(4));
-    assert.equal(await ensureCifar10({ cacheDir: dir, fetch, recordsPerBatch: 4, url: 'https://example.invalid/c.tgz' }), dir);
+    const archive = miniCifarArchive(4);
+    const { fetch, calls } = fakeFetch(archive);
+    assert.equal(await ensureCifar10({ cacheDir: dir, fetch, recordsPerBatch: 4, url: 'https://example.invalid/c.tgz', md5: md5(archive) }), dir);
     assert.deepEqual(calls, ['https://example.invalid/c.tgz']);
     assert.ok(existsSync(join(dir, 'cifar-10-binary.tar.gz')));
     assert.ok(!existsSync(join(dir, 'cifar-10-binary.tar.gz.part')));
@@ -104,8 +108,33 @@ describe('CIFAR-10 download and cache (offline, with an injected fetch)', () => 
 
   it('checks the record count of every extracted batch against the official 10,000', async () => {
     const dir = tempDir();
-    const { fetch } = fakeFetch(miniCifarArchive(2));
-    await assert.rejects(ensureCifar10({ cacheDir: dir, fetch }), /data_batch_1\.bin: extracted 6146 bytes, expected 30730000 \(10000 records\)/);
+    const archive = miniCifarArchive(2);
+    const { fetch } = fakeFetch(archive);
+    await assert.rejects(ensureCifar10({ cacheDir: dir, fetch, md5: md5(archive) }), /data_batch_1\.bin: extracted 6146 bytes, expected 30730000 \(10000 records\)/);
+  });
+
+  it('refuses an archive whose MD5 is not the published one, and caches nothing', async () => {
+    assert.equal(CIFAR10_MD5, 'c32a1d4ab5d03f1284b67883e8d87530', 'the MD5 published for cifar-10-binary.tar.gz');
+    const dir = join(tempDir(), 'cache');
+    const archive = miniCifarArchive(4);
+    const { fetch, calls } = fakeFetch(archive);
+    // By default the official hash is expected: the (well-formed) small archive is not it.
+    await assert.rejects(ensureCifar10({ cacheDir: dir, fetch, recordsPerBatch: 4 }), (e: Error) =>
+      e.message.includes(`has MD5 ${md5(archive)}, not the expected ${CIFAR10_MD5}`) && e.message.includes('not kept'));
+    for (const f of ['cifar-10-binary.tar.gz', 'cifar-10-binary.tar.gz.part', 'cifar-10-batches-bin']) assert.ok(!existsSync(join(dir, f)), `${f} was left in the cache`);
+    // A wrong expected hash is refused the same way; the right one is accepted, case-insensitively.
+    await assert.rejects(ensureCifar10({ cacheDir: dir, fetch, recordsPerBatch: 4, md5: '0'.repeat(32) }), /not the expected 0{32}/);
+    assert.equal(await ensureCifar10({ cacheDir: dir, fetch, recordsPerBatch: 4, md5: md5(archive).toUpperCase() }), dir);
+    assert.equal(calls.length, 3);
+    assert.equal(loadCifar10({ dataDir: dir }).test.count, 4);
+    // An archive put in the cache by hand is checked before it is unpacked.
+    const other = join(tempDir(), 'cache');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, 'cifar-10-binary.tar.gz'), archive);
+    await assert.rejects(ensureCifar10({ cacheDir: other, fetch, recordsPerBatch: 4 }), (e: Error) =>
+      e.message.startsWith(`${join(other, 'cifar-10-binary.tar.gz')}: MD5 ${md5(archive)} is not the expected ${CIFAR10_MD5}`));
+    assert.ok(!existsSync(join(other, 'cifar-10-batches-bin')));
+    assert.equal(calls.length, 3, 'nothing fetched for an archive already there');
   });
 
   it('reports an archive missing a batch, and a corrupt gzip stream', async () => {

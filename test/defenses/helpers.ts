@@ -30,3 +30,8 @@ export function randomGrad(rng: Rng, shapes: number[][]): TensorList {
     return { name: `t${t}`, shape, data: randomTensorData(rng, n) };
   });
 }
+
+/** A gradient to apply round after round, with entries of different sizes: +-1, +-1/2, ... +-1/n. */
+export function constantGradient(n: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => (i % 3 === 1 ? -1 : 1) / (1 + i));
+}

@@ -1,5 +1,7 @@
 // Checkpoints: a run interrupted and resumed gives the history of an uninterrupted one, bit for
-// bit; a checkpoint written partly or damaged is never loaded as if it were whole.
+// bit; a checkpoint written partly or damaged is never loaded as if it were whole. A run is
+// deterministic, so a "resume" that ignored the checkpoint and started over would give the same
+// history too: every resume here also checks which rounds it actually ran.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,23 +26,36 @@ describe('checkpoint and resume', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function interruptedAndResumed(run: FederatedSpec, name: string): Promise<FederatedResult> {
+  /** Interrupted after round 5 (the last checkpoint: round 4), then resumed: rounds 5 and 6 must be all it runs. */
+  async function interruptedAndResumed(run: FederatedSpec, name: string, beforeResume?: (cp: string) => void): Promise<FederatedResult> {
     const cp = join(dir, name);
     const crash = (e: { round: number }) => {
       if (e.round === 5) throw new Error('power cut');
     };
     await assert.rejects(runFederated(run, data, { checkpoint: cp, checkpointEvery: 2, onRound: crash }), /power cut/);
     assert.equal(readFileSync(join(cp, 'latest'), 'utf8').trim(), 'round-000004');
-    return runFederated(run, data, { resume: cp, checkpoint: cp, checkpointEvery: 2 });
+    beforeResume?.(cp);
+    const ran: number[] = [];
+    const resumed = await runFederated(run, data, { resume: cp, checkpoint: cp, checkpointEvery: 2, onRound: (e) => ran.push(e.round) });
+    assert.deepEqual(ran, [5, 6], 'the resumed run starts after the checkpoint\'s round 4');
+    return resumed;
+  }
+
+  /** The whole result of two runs, bit for bit: every history entry, the final weights and buffers, the bytes. */
+  function assertSameRun(got: FederatedResult, want: FederatedResult): void {
+    assert.equal(got.history.length, want.spec.rounds);
+    assert.deepEqual(got.history, want.history);
+    assert.deepEqual(got.params, want.params);
+    assert.deepEqual(got.buffers, want.buffers);
+    assert.deepEqual(got.bytesUp, want.bytesUp);
+    assert.deepEqual(got.bytesDown, want.bytesDown);
+    assert.equal(got.testAccuracy, want.testAccuracy);
+    assert.equal(got.testLoss, want.testLoss);
   }
 
   it('a run interrupted after round 5 and resumed from round 4 repeats the uninterrupted history exactly', async () => {
     const resumed = await interruptedAndResumed(s, 'run');
-    assert.deepEqual(resumed.history, whole.history);
-    assert.equal(resumed.history.length, 6);
-    assert.deepEqual(resumed.params, whole.params);
-    assert.deepEqual(resumed.bytesUp, whole.bytesUp);
-    assert.deepEqual(resumed.bytesDown, whole.bytesDown);
+    assertSameRun(resumed, whole);
     assert.ok(whole.history.some((e) => e.sampled.length === 3) && whole.history.every((e) => e.testAccuracy === undefined || e.round % 2 === 0));
   });
 
@@ -48,16 +63,20 @@ describe('checkpoint and resume', () => {
     const clsgd = spec({ clients: 4, rounds: 6, partition: { kind: 'dirichlet', alpha: 0.5 }, defense: { name: 'dgp', options: {} } });
     const resumed = await interruptedAndResumed(clsgd, 'clsgd');
     const straight = await runFederated(clsgd, data);
-    assert.deepEqual(resumed.history, straight.history);
-    assert.deepEqual(resumed.params, straight.params);
+    assertSameRun(resumed, straight);
   });
 
   it('a finished run continues for more rounds as if it had been planned longer (constant schedule)', async () => {
     const cp = join(dir, 'extend');
     await runFederated({ ...s, rounds: 4 }, data, { checkpoint: cp });
-    const longer = await runFederated(s, data, { resume: cp });
-    assert.deepEqual(longer.params, whole.params);
+    const ran: number[] = [];
+    const longer = await runFederated(s, data, { resume: cp, onRound: (e) => ran.push(e.round) });
+    assert.deepEqual(ran, [5, 6]);
+    // Round 4 was the last of the shorter run, so it was evaluated there and not in the planned-longer one.
+    assert.deepEqual(longer.history.map(({ testAccuracy, testLoss, ...rest }) => rest), whole.history.map(({ testAccuracy, testLoss, ...rest }) => rest));
     assert.deepEqual(longer.history.slice(4), whole.history.slice(4));
+    assert.deepEqual(longer.params, whole.params);
+    assert.deepEqual(longer.buffers, whole.buffers);
     await assert.rejects(runFederated({ ...s, rounds: 3 }, data, { resume: cp }), /it is at round 4, past the 3 rounds of this run/);
     const cosine = join(dir, 'cosine');
     await runFederated({ ...s, rounds: 2, schedule: 'cosine' }, data, { checkpoint: cp.replace('extend', 'cosine') });
@@ -65,14 +84,13 @@ describe('checkpoint and resume', () => {
   });
 
   it('ignores a half-written round folder and loads the one "latest" names', async () => {
-    const cp = join(dir, 'partial');
-    await runFederated({ ...s, rounds: 2 }, data, { checkpoint: cp, checkpointEvery: 2 }).catch(() => {});
-    // What a crash during the next save leaves: a temporary folder and a round folder not yet pointed at.
-    mkdirSync(join(cp, '.tmp-round-000004-999'));
-    writeFileSync(join(cp, '.tmp-round-000004-999', 'state.json'), '{"trunc');
-    mkdirSync(join(cp, 'round-000004'));
-    const resumed = await runFederated({ ...s, rounds: 2 }, data, { resume: cp });
-    assert.equal(resumed.history.length, 2);
+    const resumed = await interruptedAndResumed(s, 'partial', (cp) => {
+      // What a crash during the next save leaves: a temporary folder and a round folder not yet pointed at.
+      mkdirSync(join(cp, '.tmp-round-000006-999'));
+      writeFileSync(join(cp, '.tmp-round-000006-999', 'state.json'), '{"trunc');
+      mkdirSync(join(cp, 'round-000006'));
+    });
+    assertSameRun(resumed, whole);
   });
 
   it('refuses a damaged file, a missing manifest entry and a different run, naming the cause', async () => {

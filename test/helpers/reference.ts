@@ -10,7 +10,8 @@ export interface RefTensor {
   data: Float32Array;
 }
 
-function load(base: string): Map<string, RefTensor> {
+/** A `NAME.json` + `NAME.bin` pair of fixtures/reference (the format of io_util.py). */
+export function loadReference(base: string): Map<string, RefTensor> {
   const manifest = JSON.parse(readFileSync(dir + base + '.json', 'utf8')) as Record<string, { shape: number[]; offset: number }>;
   const buf = readFileSync(dir + base + '.bin');
   const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
@@ -25,7 +26,7 @@ function load(base: string): Map<string, RefTensor> {
 let cache: { tensors: Map<string, RefTensor>; ref: Map<string, RefTensor> } | undefined;
 
 export function reference() {
-  cache ??= { tensors: load('tensors'), ref: load('ref') };
+  cache ??= { tensors: loadReference('tensors'), ref: loadReference('ref') };
   return cache;
 }
 
@@ -33,6 +34,11 @@ export function get(map: Map<string, RefTensor>, name: string): RefTensor {
   const t = map.get(name);
   if (!t) throw new Error(`reference tensor ${name} missing`);
   return t;
+}
+
+/** A JSON file of fixtures/reference. */
+export function referenceJson<T>(name: string): T {
+  return JSON.parse(readFileSync(dir + name, 'utf8')) as T;
 }
 
 export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {

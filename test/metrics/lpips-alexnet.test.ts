@@ -59,5 +59,6 @@ test('AlexNet LPIPS equals the lpips arithmetic in PyTorch', async (t) => {
   const r = await lpips(a, b, shape, { weightsPath: weights, createBackend: alexnetLpips });
   assert.ok(r.computed);
   if (!r.computed) return;
-  r.perImage.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) <= 1e-4 * Math.max(1e-3, Math.abs(want[i]!)), `image ${i}: ${v} vs PyTorch ${want[i]}`));
+  // Measured: relative differences of 2.3e-8 and 3.7e-8 (float32 against float64), 0 for the identical pair; asserted 2e-7.
+  r.perImage.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) <= 2e-7 * Math.max(1e-3, Math.abs(want[i]!)), `image ${i}: ${v} vs PyTorch ${want[i]}`));
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { reorderImages, scoreReconstruction } from '../../src/metrics/index.js';
+import { referenceJson } from '../helpers/reference.js';
 import { pattern } from './patterns.js';
 
 const MEAN = [0.4914, 0.4822, 0.4465];
@@ -45,8 +46,12 @@ test('scores are per ground-truth image in the assigned order', () => {
   assert.ok(Math.abs(s.psnr[1]! - 20) < 1e-4, `${s.psnr[1]}`);
   assert.ok(Math.abs(s.psnrMean - 30) < 1e-4);
   assert.ok(Math.abs(s.psnrMax - 40) < 1e-4);
-  assert.ok(s.ssimPerImage[0]! > s.ssimPerImage[1]!);
-  assert.ok(s.cwSsimPerImage[0]! > s.cwSsimPerImage[1]!);
+  // skimage's SSIM of the same pairs (fixtures/reference/metrics_ref.py); the pixels are checked to be the ones it used.
+  const ref = referenceJson<{ ssimScore: { pixelSum: number; ssim: number[] } }>('metrics.json').ssimScore;
+  assert.ok(Math.abs([...truth, ...recon].reduce((t, v) => t + v, 0) - ref.pixelSum) < 1e-9);
+  s.ssimPerImage.forEach((v, i) => assert.ok(Math.abs(v - ref.ssim[i]!) < 1e-12, `image ${i}: SSIM ${v} vs skimage ${ref.ssim[i]}`));
+  const cw = referenceJson<{ score: { cwSsim: number[] } }>('cwssim.json').score.cwSsim;
+  s.cwSsimPerImage.forEach((v, i) => assert.ok(Math.abs(v - cw[i]!) < 1e-12, `image ${i}: CW-SSIM ${v} vs reference ${cw[i]}`));
   assert.equal(s.labelAccuracy, undefined);
   // without matching, the pairs are scored as given
   const unmatched = scoreReconstruction({ truth, recon, shape, match: 'none' });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gaussianWindow, ssim, ssimPerImage, ssimPlane } from '../../src/metrics/index.js';
+import { referenceJson } from '../helpers/reference.js';
 import { pattern, perturb } from './patterns.js';
 
 test('SSIM of identical images is 1', () => {
@@ -31,22 +32,28 @@ test('SSIM of an inverted 11x11 image equals a direct single-window computation'
   assert.ok(got < -0.5, `an inverted image scores well below 0, got ${got}`);
 });
 
+interface SsimCase {
+  shape: [number, number, number, number];
+  pixelSum: number;
+  ssim: number[];
+}
+const skimage = referenceJson<{ ssim: SsimCase[] }>('metrics.json').ssim;
+
+const sum = (...xs: Float32Array[]) => xs.reduce((s, x) => x.reduce((t, v) => t + v, s), 0);
+
 test('SSIM matches skimage (gaussian_weights, sigma 1.5, no sample covariance, data_range 1)', () => {
-  // Reference values from skimage 0.19 structural_similarity on the same patterns, channel mean.
-  const cases: [readonly [number, number, number, number], number[]][] = [
-    [[2, 3, 32, 32], [0.9492871609883972, 0.9456421210556262]],
-    [[1, 1, 28, 28], [0.9553428297993776]],
-    [[1, 3, 20, 36], [0.9488723989211869]],
-  ];
-  for (const [shape, expected] of cases) {
+  // Reference values: fixtures/reference/metrics_ref.py (skimage 0.19 structural_similarity, channel mean).
+  assert.equal(skimage.length, 3);
+  for (const { shape, pixelSum, ssim: expected } of skimage) {
     const a = pattern(shape, 0.3);
     const b = perturb(a);
+    assert.ok(Math.abs(sum(a, b) - pixelSum) < 1e-9, `${shape}: not the images the reference was computed on`);
     const got = ssimPerImage(a, b, shape);
-    got.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-9, `${shape}: ${v} vs ${expected[i]}`));
+    got.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-12, `${shape}: ${v} vs skimage ${expected[i]}`));
   }
-  const shape = [2, 3, 32, 32] as const;
+  const { shape, ssim: expected } = skimage[0]!;
   const a = pattern(shape, 0.3);
-  assert.ok(Math.abs(ssim(a, perturb(a), shape) - (0.9492871609883972 + 0.9456421210556262) / 2) < 1e-9);
+  assert.ok(Math.abs(ssim(a, perturb(a), shape) - (expected[0]! + expected[1]!) / 2) < 1e-12);
 });
 
 test('SSIM rejects images smaller than the window and even window sizes', () => {
