@@ -2,7 +2,7 @@
 // on a ResNet-18-sized gradient, and attack iteration rates. Prints tables; `-- --json FILE` writes
 // {task: medianMs} (and the other figures) for scripts to compare.
 //   --torch          also run PyTorch's torch_bench.py side by side (needs python3-torch and ../shared)
-//   --only core|defenses|attacks
+//   --only core|defenses|attacks|secagg
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,6 +74,12 @@ async function main(): Promise<void> {
       console.log('\n' + r.table);
       for (const [k, v] of Object.entries(r.json)) json[`attacks.${k}`] = v;
     }
+  }
+  if (!only || only === 'secagg') {
+    const { benchSecagg } = await import('./secagg.js');
+    const r = await benchSecagg();
+    console.log('\n' + r.table);
+    for (const [k, v] of Object.entries(r.json)) json[`secagg.${k}`] = v;
   }
   const out = arg('--json');
   if (out) writeFileSync(out, JSON.stringify(json, null, 2));

@@ -1,0 +1,72 @@
+// Secure aggregation (src/secagg): time per aggregation round and bytes up and down per client,
+// for 10 and 100 clients, over a vector the length of the MNIST LeNet's ADGP common set (its DGP
+// keep count per tensor, about 20 % of the parameters) and over the dense LeNet gradient.
+// All parties run in this one process, one after the other, so "clients" is the sum of every
+// client's compute (in a deployment they run in parallel: per client is what one client waits).
+// Run alone: node --import tsx bench/secagg.ts
+import os from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { dgpCounts, parseDgpOptions } from '../src/defenses/index.js';
+import { lenet } from '../src/models/index.js';
+import { textTable } from '../src/report/index.js';
+import { aggregateSecurely } from '../src/secagg/index.js';
+
+/** The MNIST LeNet's parameter count, and its ADGP common set (DGP's keep count per tensor). */
+export function lenetLengths(): { dense: number; adgp: number } {
+  const sizes = lenet({ inputShape: [1, 28, 28] }).params.map((p) => p.shape.reduce((a, b) => a * b, 1));
+  const o = parseDgpOptions({});
+  return { dense: sizes.reduce((a, b) => a + b, 0), adgp: sizes.reduce((a, n) => a + dgpCounts(n, o).keep, 0) };
+}
+
+interface Row {
+  clients: number;
+  vector: 'adgp' | 'dense';
+  length: number;
+  dropped: number;
+}
+
+export async function benchSecagg(): Promise<{ table: string; json: Record<string, number> }> {
+  const lengths = lenetLengths();
+  const rows: Row[] = [];
+  for (const clients of [10, 100]) {
+    for (const vector of ['adgp', 'dense'] as const) {
+      for (const dropped of [0, clients / 10]) rows.push({ clients, vector, length: lengths[vector], dropped });
+    }
+  }
+  const json: Record<string, number> = { lenet_params: lengths.dense, adgp_common_entries: lengths.adgp, load_average: os.loadavg()[0]! };
+  const cells: (string | number)[][] = [];
+  for (const row of rows) {
+    const inputs = new Map(Array.from({ length: row.clients }, (_, id) => [id, Float32Array.from({ length: row.length }, () => Math.random() - 0.5)]));
+    const threshold = Math.ceil((2 * row.clients) / 3);
+    // Clients that drop after ShareKeys: the server then rebuilds their keys and their masks.
+    const dropAfter = { shareKeys: Array.from({ length: row.dropped }, (_, i) => 10 * i + 1) };
+    const runs = row.clients <= 10 ? 5 : 1;
+    const results = [];
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      const res = await aggregateSecurely(inputs, { round: r, threshold, clip: 1, dropAfter });
+      results.push({ wall: performance.now() - t0, ...res.time, traffic: res.traffic.get(0)! });
+    }
+    const median = (f: (x: (typeof results)[number]) => number) => results.map(f).sort((a, b) => a - b)[runs >> 1]!;
+    const wall = median((x) => x.wall);
+    const perClient = median((x) => x.clientsMs) / row.clients;
+    const server = median((x) => x.serverMs);
+    const { up, down } = results[0]!.traffic; // client 0 goes through all four rounds
+    const plain = 4 * row.length;
+    const key = `n${row.clients}_${row.vector}_drop${row.dropped}`;
+    Object.assign(json, { [`${key}_round_ms`]: wall, [`${key}_client_ms`]: perClient, [`${key}_server_ms`]: server, [`${key}_up_bytes`]: up, [`${key}_down_bytes`]: down, [`${key}_plain_bytes`]: plain });
+    cells.push([row.clients, threshold, `${row.vector} ${row.length}`, row.dropped, (wall / 1000).toFixed(2), perClient.toFixed(1), server.toFixed(1), up, (up / plain).toFixed(2), down, runs]);
+  }
+  const table = [
+    `secure aggregation, one round in one process (MNIST LeNet: ${lengths.dense} parameters, ADGP common set ${lengths.adgp}); clip 1, t = ceil(2n/3);`,
+    `"dropped": clients that leave after ShareKeys; bytes are client 0's; "x plain" = up / 4L (the float32 values alone); load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`,
+    textTable(['clients', 't', 'vector', 'dropped', 'round s', 'ms / client', 'server ms', 'up B / client', 'x plain', 'down B / client', 'runs (median)'], cells),
+  ].join('\n');
+  return { table, json };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { table, json } = await benchSecagg();
+  console.log(table);
+  console.log(JSON.stringify(json));
+}
