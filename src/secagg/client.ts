@@ -9,7 +9,7 @@
 import { split } from 'shamir-secret-sharing';
 import { sha256 } from '@noble/hashes/sha2.js';
 import {
-  addMask, bytesEqual, KEY_BYTES, keyPair, openBundle, pairMaskKey, sealBundle, seedCommitment, selfMaskKey, systemRandom,
+  addMask, agree, bytesEqual, KEY_BYTES, keyPair, openBundle, pairMaskKey, sealBundle, seedCommitment, selfMaskKey, systemRandom,
   type KeyPair, type RandomSource, type RoundContext, type ShareBundle,
 } from './crypto.js';
 import { checkClientId, SecAggError } from './errors.js';
@@ -34,6 +34,8 @@ interface Session {
   ctx: RoundContext;
   fixed: FixedPoint;
   seed: Uint8Array | null;
+  /** X25519(c_u, c_v) per peer v: one agreement serves the bundle sent and the one received. */
+  agreed: Map<number, Uint8Array>;
   /** Shares of each client's secrets that this client holds, its own included. */
   held: Map<number, ShareBundle>;
   /** U2: the clients whose shares this client received (itself included), set by maskInput. */
@@ -86,15 +88,18 @@ export class SecAggClient {
     const seed = this.random(KEY_BYTES);
     const [seedShares, keyShares] = await Promise.all([split(seed, n, threshold), split(this.masking!.secretKey, n, threshold)]);
     const held = new Map<number, ShareBundle>();
+    const agreed = new Map<number, Uint8Array>();
     const bundles = roster.clients.flatMap((peer, i) => {
       const bundle = { seedShare: seedShares[i]!, keyShare: keyShares[i]! };
       if (peer.id === this.id) {
         held.set(this.id, bundle);
         return [];
       }
-      return [{ peer: peer.id, sealed: sealBundle(bundle, ctx, this.id, peer.id, this.encryption!.secretKey, peer.encryptionKey, this.random) }];
+      const shared = agree(this.encryption!.secretKey, peer.encryptionKey, `client ${peer.id}`);
+      agreed.set(peer.id, shared);
+      return [{ peer: peer.id, sealed: sealBundle(bundle, ctx, this.id, peer.id, shared, this.random) }];
     });
-    this.session = { roster: new Map(roster.clients.map((c) => [c.id, c])), ctx, fixed: fixedPoint(clip, n), seed, held, sharers: [] };
+    this.session = { roster: new Map(roster.clients.map((c) => [c.id, c])), ctx, fixed: fixedPoint(clip, n), seed, agreed, held, sharers: [] };
     this.phase = 'shared';
     return encodeMessage({ kind: 'shares', round: this.round, sender: this.id, seedCommitment: seedCommitment(seed, ctx, this.id), bundles });
   }
@@ -113,9 +118,9 @@ export class SecAggClient {
     if (input.length > MAX_VECTOR_LENGTH) throw new SecAggError('options', `client ${this.id}: input length ${input.length} exceeds ${MAX_VECTOR_LENGTH}`);
     const held = new Map([[this.id, s.held.get(this.id)!]]);
     for (const { peer, sealed } of relay.bundles) {
-      const sender = s.roster.get(peer);
-      if (!sender) throw new SecAggError('protocol', `client ${this.id}: the relay carries a bundle from client ${peer}, who is not in the roster`);
-      held.set(peer, openBundle(sealed, s.ctx, peer, this.id, this.encryption!.secretKey, sender.encryptionKey));
+      const shared = s.agreed.get(peer);
+      if (!shared) throw new SecAggError('protocol', `client ${this.id}: the relay carries a bundle from client ${peer}, who is not in the roster`);
+      held.set(peer, openBundle(sealed, s.ctx, peer, this.id, shared));
     }
     if (held.size < this.options.threshold) {
       throw new SecAggError('too-few', `client ${this.id}: only ${held.size} clients shared their keys in round ${this.round}, threshold ${this.options.threshold}`);
@@ -129,6 +134,7 @@ export class SecAggClient {
     s.held = held;
     s.sharers = [...held.keys()].sort((a, b) => a - b);
     s.seed = null; // the secrets live on only as the shares the others hold
+    s.agreed.clear();
     this.encryption = this.masking = null;
     this.phase = 'masked';
     return encodeMessage({ kind: 'masked', round: this.round, sender: this.id, values: masked });

@@ -104,8 +104,8 @@ function derive(label: string, ikm: Uint8Array, ctx: RoundContext, ...ids: numbe
 }
 
 /** The key of the bundle `sender` seals for `receiver`: one key per direction and round. */
-function bundleKey(ownSecret: Uint8Array, peerPublic: Uint8Array, ctx: RoundContext, sender: number, receiver: number, peer: number): Uint8Array {
-  return derive('share bundle', agree(ownSecret, peerPublic, `client ${peer}`), ctx, sender, receiver);
+function bundleKey(shared: Uint8Array, ctx: RoundContext, sender: number, receiver: number): Uint8Array {
+  return derive('share bundle', shared, ctx, sender, receiver);
 }
 
 function bundleAad(ctx: RoundContext, sender: number, receiver: number): Uint8Array {
@@ -119,18 +119,19 @@ export interface ShareBundle {
   readonly keyShare: Uint8Array;
 }
 
-/** ChaCha20-Poly1305 under a key from X25519(c_sender, c_receiver); ids and round in the AAD. */
-export function sealBundle(
-  bundle: ShareBundle, ctx: RoundContext, sender: number, receiver: number, senderSecret: Uint8Array, receiverPublic: Uint8Array, random: RandomSource,
-): Uint8Array {
+/**
+ * ChaCha20-Poly1305 under a key derived from `shared` = X25519(c_sender, c_receiver), the
+ * direction and the round; the ids, the round and the roster digest are the associated data.
+ */
+export function sealBundle(bundle: ShareBundle, ctx: RoundContext, sender: number, receiver: number, shared: Uint8Array, random: RandomSource): Uint8Array {
   const plain = concatBytes(u32s(sender, receiver), bundle.seedShare, bundle.keyShare);
   const nonce = random(NONCE_BYTES);
-  const key = bundleKey(senderSecret, receiverPublic, ctx, sender, receiver, receiver);
+  const key = bundleKey(shared, ctx, sender, receiver);
   return concatBytes(nonce, chacha20poly1305(key, nonce, bundleAad(ctx, sender, receiver)).encrypt(plain));
 }
 
-export function openBundle(sealed: Uint8Array, ctx: RoundContext, sender: number, receiver: number, receiverSecret: Uint8Array, senderPublic: Uint8Array): ShareBundle {
-  const key = bundleKey(receiverSecret, senderPublic, ctx, sender, receiver, sender);
+export function openBundle(sealed: Uint8Array, ctx: RoundContext, sender: number, receiver: number, shared: Uint8Array): ShareBundle {
+  const key = bundleKey(shared, ctx, sender, receiver);
   let plain: Uint8Array;
   try {
     plain = chacha20poly1305(key, sealed.subarray(0, NONCE_BYTES), bundleAad(ctx, sender, receiver)).decrypt(sealed.subarray(NONCE_BYTES));
