@@ -25,8 +25,10 @@ export interface SecAggClientOptions extends RoundOptions {
   random?: RandomSource;
 }
 
-type Phase = 'new' | 'advertised' | 'shared' | 'masked' | 'done';
-const NEXT_STEP: Record<Phase, string> = { new: 'advertiseKeys', advertised: 'shareKeys', shared: 'maskInput', masked: 'unmask', done: 'nothing (the round is over)' };
+type Phase = 'new' | 'advertised' | 'sharing' | 'shared' | 'masked' | 'done';
+const NEXT_STEP: Record<Phase, string> = {
+  new: 'advertiseKeys', advertised: 'shareKeys', sharing: 'the end of shareKeys', shared: 'maskInput', masked: 'unmask', done: 'nothing (the round is over)',
+};
 
 /** What the ShareKeys step fixed: the roster, this round's context and code, and b_u. */
 interface Session {
@@ -86,7 +88,13 @@ export class SecAggClient {
     const n = roster.clients.length;
     const ctx: RoundContext = { round: this.round, rosterDigest: sha256(rosterBytes) };
     const seed = this.random(KEY_BYTES);
-    const [seedShares, keyShares] = await Promise.all([split(seed, n, threshold), split(this.masking!.secretKey, n, threshold)]);
+    this.phase = 'sharing'; // a second call while the shares are made is refused
+    let seedShares: Uint8Array[], keyShares: Uint8Array[];
+    try {
+      [seedShares, keyShares] = await Promise.all([split(seed, n, threshold), split(this.masking!.secretKey, n, threshold)]);
+    } finally {
+      this.phase = 'advertised';
+    }
     const held = new Map<number, ShareBundle>();
     const agreed = new Map<number, Uint8Array>();
     const bundles = roster.clients.flatMap((peer, i) => {

@@ -45,7 +45,7 @@ export interface RoundProgress {
   readonly responded: readonly number[];
 }
 
-type Phase = 'advertise' | 'share' | 'mask' | 'unmask' | 'done' | 'failed';
+type Phase = 'advertise' | 'share' | 'mask' | 'unmask' | 'unmasking' | 'done' | 'failed';
 
 export class SecAggServer {
   readonly round: number;
@@ -169,21 +169,32 @@ export class SecAggServer {
   async finish(): Promise<SecureSum> {
     this.expect('unmask', 'finish');
     this.atLeastThreshold(this.responses.size, 'answered the unmask request');
+    this.phase = 'unmasking'; // a second finish() while this one runs is refused
+    try {
+      const result = await this.unmask();
+      this.phase = 'done';
+      return result;
+    } catch (e) {
+      this.phase = 'failed';
+      throw e;
+    }
+  }
+
+  private async unmask(): Promise<SecureSum> {
     const ctx = this.ctx!;
     const sum = this.maskedSum!.slice(); // a failure half-way leaves only the masked sum behind
     const survivors = [...this.maskers].sort((a, b) => a - b);
     for (const u of survivors) {
       const seed = await this.reconstruct(u, 'seed');
-      if (!bytesEqual(seedCommitment(seed, ctx, u), this.sharers.get(u)!.commitment)) throw this.corrupt(u, 'self-mask seed');
+      if (!bytesEqual(seedCommitment(seed, ctx, u), this.sharers.get(u)!.commitment)) throw corrupt(this.round, u, 'self-mask seed');
       addMask(sum, selfMaskKey(seed, ctx, u), -1);
     }
     for (const v of this.dropped) {
       const secretKey = await this.reconstruct(v, 'key');
-      if (!bytesEqual(publicKeyOf(secretKey), this.advertised.get(v)!.maskingKey)) throw this.corrupt(v, 'masking key');
+      if (!bytesEqual(publicKeyOf(secretKey), this.advertised.get(v)!.maskingKey)) throw corrupt(this.round, v, 'masking key');
       // y_u holds +PRG(s_uv) when v > u and -PRG(s_uv) when v < u: take it back out.
       for (const u of survivors) addMask(sum, pairMaskKey(secretKey, this.advertised.get(u)!.maskingKey, ctx, u, v, u), v > u ? -1 : 1);
     }
-    this.phase = 'done';
     return { sum: dequantiseSum(sum, this.fixed!), contributors: survivors, errorBound: sumErrorBound(this.fixed!, survivors.length) };
   }
 
@@ -200,14 +211,8 @@ export class SecAggServer {
     try {
       return await combine(shares);
     } catch (e) {
-      this.phase = 'failed';
       throw new SecAggError('decrypt', `round ${this.round}: the shares of client ${subject}'s ${secret} do not combine (${(e as Error).message})`);
     }
-  }
-
-  private corrupt(subject: number, what: string): SecAggError {
-    this.phase = 'failed';
-    return new SecAggError('decrypt', `round ${this.round}: the ${what} of client ${subject} rebuilt from the shares does not match its commitment (a corrupt share); no sum is returned`);
   }
 
   private atLeastThreshold(count: number, what: string): void {
@@ -224,4 +229,8 @@ export class SecAggServer {
   private expect(phase: Phase, step: string): void {
     if (this.phase !== phase) throw new SecAggError('protocol', `server, round ${this.round}: ${step} called in phase "${this.phase}"`);
   }
+}
+
+function corrupt(round: number, subject: number, what: string): SecAggError {
+  return new SecAggError('decrypt', `round ${round}: the ${what} of client ${subject} rebuilt from the shares does not match its commitment (a corrupt share); no sum is returned`);
 }

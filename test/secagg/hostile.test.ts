@@ -192,5 +192,18 @@ test('steps out of order are refused, and a refused message leaves a client as i
   round.advertise();
   assert.throws(() => client.advertiseKeys(), refused('protocol'));
   await assert.rejects(client.shareKeys(round.roster.subarray(0, 20)), refused('malformed'));
-  await client.shareKeys(round.roster); // the genuine roster is still accepted
+  // The genuine roster is still accepted; a second call while the first runs is refused.
+  const [first, second] = await Promise.allSettled([client.shareKeys(round.roster), client.shareKeys(round.roster)]);
+  assert.equal(first.status, 'fulfilled');
+  assert.ok(second.status === 'rejected' && refused('protocol', /next step is the end of shareKeys/)(second.reason));
+});
+
+test('finish runs once: a second call while it runs, or after it, is refused', async () => {
+  const round = new SteppedRound(ids, { threshold: 3 });
+  await round.advertise().makeShares();
+  round.sendShares().makeMasked(inputs).sendMasked().respond(ids);
+  const [first, second] = await Promise.allSettled([round.server.finish(), round.server.finish()]);
+  assert.equal(first.status, 'fulfilled');
+  assert.ok(second.status === 'rejected' && refused('protocol', /finish called in phase "unmasking"/)(second.reason));
+  await assert.rejects(round.server.finish(), refused('protocol', /phase "done"/));
 });

@@ -30,10 +30,10 @@ function sameWords(a: ArrayBufferView, b: Uint32Array): boolean {
 
 test('the server\'s public surface: receive*, close* (message bytes), progress (ids), finish (the sum)', () => {
   const methods = Object.getOwnPropertyNames(SecAggServer.prototype).sort();
-  // Public steps, then the private helpers (none of which returns a vector: two secrets of 32 bytes, an error, or nothing).
+  // Public steps and private helpers; of these only finish and its helper unmask return values (the sum), reconstruct returns a 32-byte secret.
   assert.deepEqual(methods, [
-    'atLeastThreshold', 'closeAdvertising', 'closeMaskedInput', 'closeShareKeys', 'constructor', 'corrupt', 'expect', 'finish', 'known',
-    'progress', 'receiveAdvertisement', 'receiveMaskedInput', 'receiveShares', 'receiveUnmaskResponse', 'reconstruct',
+    'atLeastThreshold', 'closeAdvertising', 'closeMaskedInput', 'closeShareKeys', 'constructor', 'expect', 'finish', 'known',
+    'progress', 'receiveAdvertisement', 'receiveMaskedInput', 'receiveShares', 'receiveUnmaskResponse', 'reconstruct', 'unmask',
   ]);
 });
 
