@@ -14,6 +14,7 @@ import {
 } from './crypto.js';
 import { checkClientId, SecAggError } from './errors.js';
 import { fixedPoint, quantise, type FixedPoint } from './fixed-point.js';
+import { closedNeighbourhoods } from './graph.js';
 import { checkRoundOptions, type RoundOptions } from './options.js';
 import { encodeMessage, MAX_VECTOR_LENGTH, type RosterEntry, type ShareOf } from './wire.js';
 import { decodeMessage } from './wire-decode.js';
@@ -77,8 +78,9 @@ export class SecAggClient {
     this.expect('advertised', 'shareKeys');
     const roster = decodeMessage(rosterBytes, 'roster', this.round);
     const { threshold, clip } = this.options;
-    if (roster.threshold !== threshold || roster.clip !== clip) {
-      throw new SecAggError('protocol', `client ${this.id}: the roster has threshold ${roster.threshold} and clip ${roster.clip}, this client was set up with ${threshold} and ${clip}`);
+    const neighbours = this.options.neighbours ?? null;
+    if (roster.threshold !== threshold || roster.clip !== clip || roster.neighbours !== neighbours) {
+      throw new SecAggError('protocol', `client ${this.id}: the roster has threshold ${roster.threshold}, clip ${roster.clip} and neighbours ${roster.neighbours ?? 'all'}, this client was set up with ${threshold}, ${clip} and ${neighbours ?? 'all'}`);
     }
     const own = roster.clients.find((c) => c.id === this.id);
     if (!own) throw new SecAggError('protocol', `client ${this.id} is not in the roster of round ${this.round}`);
@@ -87,17 +89,20 @@ export class SecAggClient {
     }
     const n = roster.clients.length;
     const ctx: RoundContext = { round: this.round, rosterDigest: sha256(rosterBytes) };
+    // Shares go to this client's closed neighbourhood: everyone, or its k neighbours (SecAgg+).
+    const hood = new Set(closedNeighbourhoods(roster.clients.map((c) => c.id), roster.neighbours, ctx.rosterDigest).get(this.id));
+    const holders = roster.clients.filter((c) => hood.has(c.id));
     const seed = this.random(KEY_BYTES);
     this.phase = 'sharing'; // a second call while the shares are made is refused
     let seedShares: Uint8Array[], keyShares: Uint8Array[];
     try {
-      [seedShares, keyShares] = await Promise.all([split(seed, n, threshold), split(this.masking!.secretKey, n, threshold)]);
+      [seedShares, keyShares] = await Promise.all([split(seed, holders.length, threshold), split(this.masking!.secretKey, holders.length, threshold)]);
     } finally {
       this.phase = 'advertised';
     }
     const held = new Map<number, ShareBundle>();
     const agreed = new Map<number, Uint8Array>();
-    const bundles = roster.clients.flatMap((peer, i) => {
+    const bundles = holders.flatMap((peer, i) => {
       const bundle = { seedShare: seedShares[i]!, keyShare: keyShares[i]! };
       if (peer.id === this.id) {
         held.set(this.id, bundle);
@@ -114,8 +119,8 @@ export class SecAggClient {
 
   /**
    * MaskedInputCollection: opens the bundles relayed from the other survivors of ShareKeys (U2)
-   * and masks `input` (clipped to [-clip, clip], quantised) with PRG(b_u) and the pairwise masks
-   * with every other client of U2. Every masked input of the round must have the same length.
+   * in its neighbourhood and masks `input` (clipped to [-clip, clip], quantised) with PRG(b_u)
+   * and the pairwise masks with each of them. Every masked input of a round has one length.
    */
   maskInput(relayBytes: Uint8Array, input: Float32Array): Uint8Array {
     this.expect('shared', 'maskInput');
@@ -127,11 +132,11 @@ export class SecAggClient {
     const held = new Map([[this.id, s.held.get(this.id)!]]);
     for (const { peer, sealed } of relay.bundles) {
       const shared = s.agreed.get(peer);
-      if (!shared) throw new SecAggError('protocol', `client ${this.id}: the relay carries a bundle from client ${peer}, who is not in the roster`);
+      if (!shared) throw new SecAggError('protocol', `client ${this.id}: the relay carries a bundle from client ${peer}, who is not its neighbour in the roster`);
       held.set(peer, openBundle(sealed, s.ctx, peer, this.id, shared));
     }
     if (held.size < this.options.threshold) {
-      throw new SecAggError('too-few', `client ${this.id}: only ${held.size} clients shared their keys in round ${this.round}, threshold ${this.options.threshold}`);
+      throw new SecAggError('too-few', `client ${this.id}: only ${held.size} clients of its neighbourhood shared their keys in round ${this.round}, threshold ${this.options.threshold}`);
     }
     const masked = quantise(input, s.fixed);
     addMask(masked, selfMaskKey(s.seed!, s.ctx, this.id), 1);
@@ -149,9 +154,10 @@ export class SecAggClient {
   }
 
   /**
-   * Unmasking: for each survivor (sent a masked input) its share of b_v, for each dropped client
-   * its share of s_v's secret key. Refuses a request that names a client in both lists, that
-   * does not split U2 exactly, or that has fewer than t survivors. Answers once.
+   * Unmasking: for each survivor (sent a masked input) whose shares it holds, its share of b_v;
+   * for each dropped client, its share of s_v's secret key. Refuses a request that names a
+   * client in both lists, that leaves out a client whose shares it holds, that names a client
+   * outside the roster, or that has fewer than t survivors among those. Answers once.
    */
   unmask(requestBytes: Uint8Array): Uint8Array {
     this.expect('masked', 'unmask');
@@ -163,15 +169,16 @@ export class SecAggClient {
       if (asked.has(id)) throw new SecAggError('protocol', `client ${this.id}: the unmask request asks for both shares of client ${id} (its seed and its key); refused`);
       asked.set(id, 'key');
     }
-    const stray = [...asked.keys()].filter((id) => !s.held.has(id));
-    if (stray.length > 0 || asked.size !== s.held.size) {
-      throw new SecAggError('protocol', `client ${this.id}: the unmask request names [${survivors}] and [${dropped}], not a split of the ${s.held.size} clients that shared keys [${s.sharers}]`);
+    const stranger = [...asked.keys()].find((id) => !s.roster.has(id));
+    if (stranger !== undefined) throw new SecAggError('protocol', `client ${this.id}: the unmask request names client ${stranger}, who is not in the roster`);
+    const missing = s.sharers.find((id) => !asked.has(id));
+    if (missing !== undefined) throw new SecAggError('protocol', `client ${this.id}: the unmask request names client ${missing}, whose shares this client holds, neither as survivor nor as dropped`);
+    if (asked.get(this.id) !== 'seed') throw new SecAggError('protocol', `client ${this.id}: the unmask request lists this client, which sent its masked input, as dropped`);
+    const living = s.sharers.filter((id) => asked.get(id) === 'seed').length;
+    if (living < this.options.threshold) {
+      throw new SecAggError('too-few', `client ${this.id}: ${living} survivors among the clients whose shares it holds, threshold ${this.options.threshold}; refused`);
     }
-    if (!survivors.includes(this.id)) throw new SecAggError('protocol', `client ${this.id}: the unmask request lists this client, which sent its masked input, as dropped`);
-    if (survivors.length < this.options.threshold) {
-      throw new SecAggError('too-few', `client ${this.id}: ${survivors.length} survivors, threshold ${this.options.threshold}; refused`);
-    }
-    const shares: ShareOf[] = [...asked].sort(([a], [b]) => a - b).map(([subject, secret]) => {
+    const shares: ShareOf[] = s.sharers.map((subject) => [subject, asked.get(subject)!] as const).map(([subject, secret]) => {
       const bundle = s.held.get(subject)!;
       return { subject, secret, share: secret === 'seed' ? bundle.seedShare : bundle.keyShare };
     });

@@ -11,6 +11,8 @@ export interface SecureAggregationOptions {
   round?: number;
   threshold: number;
   clip: number;
+  /** SecAgg+: neighbours per client (see RoundOptions); default all. */
+  neighbours?: number;
   /** Shared by every party, drawn from in a fixed order: a seeded source repeats a round exactly. */
   random?: RandomSource;
   /**
@@ -48,7 +50,7 @@ export async function aggregateSecurely(inputs: ReadonlyMap<number, Float32Array
   const ids = [...inputs.keys()].map((id) => checkClientId(id, 'aggregateSecurely: client id')).sort((a, b) => a - b);
   const dropsAfter = dropSchedule(options, new Set(ids));
   const round = options.round ?? 0;
-  const { threshold, clip, random } = options;
+  const { threshold, clip, neighbours, random } = options;
   const traffic = new Map(ids.map((id) => [id, { up: 0, down: 0 }]));
   const time = { clientsMs: 0, serverMs: 0 };
   const onServer = <T>(f: () => T): T => timed(f, (ms) => (time.serverMs += ms));
@@ -56,8 +58,8 @@ export async function aggregateSecurely(inputs: ReadonlyMap<number, Float32Array
   const send = (id: number, bytes: Uint8Array): Uint8Array => ((traffic.get(id)!.up += bytes.length), bytes);
   const deliver = (id: number, bytes: Uint8Array): Uint8Array => ((traffic.get(id)!.down += bytes.length), bytes);
 
-  const server = new SecAggServer({ round, threshold, clip, participants: ids });
-  const clients = new Map(ids.map((id) => [id, new SecAggClient({ id, round, threshold, clip, random })]));
+  const server = new SecAggServer({ round, threshold, clip, neighbours, participants: ids });
+  const clients = new Map(ids.map((id) => [id, new SecAggClient({ id, round, threshold, clip, neighbours, random })]));
   let live = ids;
   const survive = (step: Step) => (live = live.filter((id) => dropsAfter.get(id) !== step));
 

@@ -25,6 +25,7 @@ export type { RoundOptions } from './options.js';
 export { SecAggError, type SecAggErrorCode } from './errors.js';
 export { fixedPoint, quantise, dequantiseSum, sumErrorBound, MAX_CLIENTS, type FixedPoint } from './fixed-point.js';
 export { systemRandom, seededRandom, type RandomSource } from './crypto.js';
+export { closedNeighbourhoods } from './graph.js';
 export {
   encodeMessage, MESSAGE_KINDS, MAX_VECTOR_LENGTH, WIRE_VERSION,
   type MessageKind, type MessageOf, type SecAggMessage, type RosterEntry, type SealedBundle, type ShareOf,

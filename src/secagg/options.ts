@@ -16,6 +16,13 @@ export interface RoundOptions {
   threshold: number;
   /** Every value is clipped to [-clip, clip] before it is quantised (finite, > 0). */
   clip: number;
+  /**
+   * SecAgg+ (Bell et al. 2020): each client shares its secrets and masks with only this many
+   * neighbours of a random k-regular graph (even, in [2, 254]); the threshold then counts
+   * shares within a neighbourhood (t <= k + 1). Default (or k >= n - 1): every other client,
+   * the protocol of Bonawitz et al.
+   */
+  neighbours?: number;
 }
 
 export function checkRoundOptions(o: RoundOptions, who: string): RoundOptions {
@@ -25,5 +32,10 @@ export function checkRoundOptions(o: RoundOptions, who: string): RoundOptions {
     throw new SecAggError('options', `${who}: threshold must be an integer in [2, ${MAX_CLIENTS}], got ${String(o.threshold)}`);
   }
   checkClip(o.clip);
+  const k = o.neighbours;
+  if (k !== undefined && (!Number.isInteger(k) || k < 2 || k > MAX_CLIENTS - 1 || k % 2 !== 0)) {
+    throw new SecAggError('options', `${who}: neighbours must be an even integer in [2, ${MAX_CLIENTS - 1}], got ${String(k)}`);
+  }
+  if (k !== undefined && o.threshold > k + 1) throw new SecAggError('options', `${who}: threshold ${o.threshold} exceeds neighbours + 1 = ${k + 1}, the shares of a neighbourhood`);
   return o;
 }

@@ -15,6 +15,7 @@ import {
 } from './crypto.js';
 import { checkClientId, SecAggError } from './errors.js';
 import { dequantiseSum, fixedPoint, MAX_CLIENTS, sumErrorBound, type FixedPoint } from './fixed-point.js';
+import { closedNeighbourhoods } from './graph.js';
 import { checkRoundOptions, type RoundOptions } from './options.js';
 import { encodeMessage, MAX_VECTOR_LENGTH, type RosterEntry, type SealedBundle, type ShareOf } from './wire.js';
 import { decodeMessage } from './wire-decode.js';
@@ -55,6 +56,8 @@ export class SecAggServer {
   private phase: Phase = 'advertise';
   private readonly advertised = new Map<number, RosterEntry>();
   private ctx: RoundContext | null = null;
+  /** Per client of U1, its closed neighbourhood: everyone, or its k neighbours and itself (SecAgg+). */
+  private hoods = new Map<number, readonly number[]>();
   private fixed: FixedPoint | null = null;
   /** U2: per client that shared, its seed commitment and its bundles by receiver. */
   private readonly sharers = new Map<number, { commitment: Uint8Array; bundles: Map<number, Uint8Array> }>();
@@ -95,8 +98,10 @@ export class SecAggServer {
     this.expect('advertise', 'closeAdvertising');
     this.atLeastThreshold(this.advertised.size, 'advertised their keys');
     const clients = [...this.advertised.values()].sort((a, b) => a.id - b.id);
-    const roster = encodeMessage({ kind: 'roster', round: this.round, threshold: this.options.threshold, clip: this.options.clip, clients });
+    const { threshold, clip } = this.options;
+    const roster = encodeMessage({ kind: 'roster', round: this.round, threshold, neighbours: this.options.neighbours ?? null, clip, clients });
     this.ctx = { round: this.round, rosterDigest: sha256(roster) };
+    this.hoods = closedNeighbourhoods(clients.map((c) => c.id), this.options.neighbours ?? null, this.ctx.rosterDigest);
     this.fixed = fixedPoint(this.options.clip, clients.length);
     this.phase = 'share';
     return roster;
@@ -107,20 +112,22 @@ export class SecAggServer {
     const m = decodeMessage(bytes, 'shares', this.round);
     this.known(this.advertised, m.sender, 'the roster');
     if (this.sharers.has(m.sender)) throw new SecAggError('protocol', `client ${m.sender} sent its shares twice`);
-    if (m.bundles.length !== this.advertised.size - 1 || m.bundles.some((b) => !this.advertised.has(b.peer))) {
-      throw new SecAggError('protocol', `client ${m.sender} sent bundles for [${m.bundles.map((b) => b.peer)}], not for every other client of the roster`);
+    const peers = this.hoods.get(m.sender)!.filter((id) => id !== m.sender);
+    if (m.bundles.length !== peers.length || m.bundles.some((b, i) => b.peer !== peers[i])) {
+      throw new SecAggError('protocol', `client ${m.sender} sent bundles for [${m.bundles.map((b) => b.peer)}], not for its neighbours [${peers}]`);
     }
     this.sharers.set(m.sender, { commitment: m.seedCommitment, bundles: new Map(m.bundles.map((b) => [b.peer, b.sealed])) });
   }
 
-  /** Ends ShareKeys: for each client that shared (U2), the bundles the others of U2 sealed for it. */
+  /** Ends ShareKeys: for each client that shared (U2), the bundles its neighbours in U2 sealed for it. */
   closeShareKeys(): Map<number, Uint8Array> {
     this.expect('share', 'closeShareKeys');
     this.atLeastThreshold(this.sharers.size, 'shared their keys');
     const u2 = [...this.sharers.keys()].sort((a, b) => a - b);
     const relays = new Map<number, Uint8Array>();
     for (const receiver of u2) {
-      const bundles: SealedBundle[] = u2.filter((s) => s !== receiver).map((s) => ({ peer: s, sealed: this.sharers.get(s)!.bundles.get(receiver)! }));
+      const bundles: SealedBundle[] = this.hoods.get(receiver)!.filter((s) => s !== receiver && this.sharers.has(s))
+        .map((s) => ({ peer: s, sealed: this.sharers.get(s)!.bundles.get(receiver)! }));
       relays.set(receiver, encodeMessage({ kind: 'relay', round: this.round, receiver, bundles }));
     }
     this.phase = 'mask';
@@ -157,10 +164,10 @@ export class SecAggServer {
     const m = decodeMessage(bytes, 'unmask-response', this.round);
     this.known(this.maskers, m.sender, 'U3 (the clients that sent a masked input)');
     if (this.responses.has(m.sender)) throw new SecAggError('protocol', `client ${m.sender} answered the unmask request twice`);
-    const expected = this.sharers.size;
-    const wrong = m.shares.find((s) => s.secret !== (this.maskers.has(s.subject) ? 'seed' : this.sharers.has(s.subject) ? 'key' : null));
-    if (wrong || m.shares.length !== expected) {
-      throw new SecAggError('protocol', `client ${m.sender}: the unmask response must hold one share per client of U2 (the seed's for a survivor, the key's for a dropped one)${wrong ? `; subject ${wrong.subject} is wrong` : ''}`);
+    const expected = this.hoods.get(m.sender)!.filter((id) => this.sharers.has(id));
+    const wrong = m.shares.find((s, i) => s.subject !== expected[i] || s.secret !== (this.maskers.has(s.subject) ? 'seed' : 'key'));
+    if (wrong || m.shares.length !== expected.length) {
+      throw new SecAggError('protocol', `client ${m.sender}: the unmask response must hold one share per client of U2 in its neighbourhood (the seed's for a survivor, the key's for a dropped one)${wrong ? `; subject ${wrong.subject} is wrong` : ''}`);
     }
     this.responses.set(m.sender, m.shares);
   }
@@ -169,6 +176,7 @@ export class SecAggServer {
   async finish(): Promise<SecureSum> {
     this.expect('unmask', 'finish');
     this.atLeastThreshold(this.responses.size, 'answered the unmask request');
+    for (const subject of this.sharers.keys()) this.atLeastThreshold(this.holdersOf(subject).length, `of client ${subject}'s neighbourhood answered the unmask request`);
     this.phase = 'unmasking'; // a second finish() while this one runs is refused
     try {
       const result = await this.unmask();
@@ -193,7 +201,7 @@ export class SecAggServer {
       const secretKey = await this.reconstruct(v, 'key');
       if (!bytesEqual(publicKeyOf(secretKey), this.advertised.get(v)!.maskingKey)) throw corrupt(this.round, v, 'masking key');
       // y_u holds +PRG(s_uv) when v > u and -PRG(s_uv) when v < u: take it back out.
-      for (const u of survivors) addMask(sum, pairMaskKey(secretKey, this.advertised.get(u)!.maskingKey, ctx, u, v, u), v > u ? -1 : 1);
+      for (const u of this.hoods.get(v)!.filter((id) => this.maskers.has(id))) addMask(sum, pairMaskKey(secretKey, this.advertised.get(u)!.maskingKey, ctx, u, v, u), v > u ? -1 : 1);
     }
     return { sum: dequantiseSum(sum, this.fixed!), contributors: survivors, errorBound: sumErrorBound(this.fixed!, survivors.length) };
   }
@@ -204,15 +212,20 @@ export class SecAggServer {
     return { phase: this.phase, advertised: ids(this.advertised.keys()), shared: ids(this.sharers.keys()), masked: ids(this.maskers), responded: ids(this.responses.keys()) };
   }
 
-  /** The secret of `subject` from the shares of the first t responders. */
+  /** The secret of `subject` from the shares of the first t responders in its neighbourhood. */
   private async reconstruct(subject: number, secret: 'seed' | 'key'): Promise<Uint8Array> {
-    const shares = [...this.responses.keys()].sort((a, b) => a - b).slice(0, this.options.threshold)
+    const shares = this.holdersOf(subject).slice(0, this.options.threshold)
       .map((responder) => this.responses.get(responder)!.find((s) => s.subject === subject && s.secret === secret)!.share);
     try {
       return await combine(shares);
     } catch (e) {
       throw new SecAggError('decrypt', `round ${this.round}: the shares of client ${subject}'s ${secret} do not combine (${(e as Error).message})`);
     }
+  }
+
+  /** The clients that answered the unmask request and hold shares of `subject`'s secrets. */
+  private holdersOf(subject: number): number[] {
+    return this.hoods.get(subject)!.filter((id) => this.responses.has(id));
   }
 
   private atLeastThreshold(count: number, what: string): void {

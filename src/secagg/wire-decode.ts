@@ -73,16 +73,20 @@ function decodeBody(r: Reader, kind: MessageKind, round: number): SecAggMessage 
       return { kind, round, client: r.u32('client'), encryptionKey: r.raw(KEY_BYTES, 'encryption key'), maskingKey: r.raw(KEY_BYTES, 'masking key') };
     case 'roster': {
       const threshold = r.u16('threshold');
+      const k = r.u16('neighbours');
+      const neighbours = k === 0 ? null : k;
       const clip = r.f64('clip');
       if (!Number.isFinite(clip) || clip <= 0) throw r.fail(`clip ${clip} is not a finite number > 0`);
       const n = r.count(4 + 2 * KEY_BYTES, 'count');
-      if (threshold < 2 || threshold > n) throw r.fail(`threshold ${threshold} is not in [2, ${n}] for ${n} clients`);
+      if (neighbours !== null && (neighbours % 2 === 1 || neighbours > MAX_CLIENTS)) throw r.fail(`neighbours ${neighbours} is not an even number below ${MAX_CLIENTS}`);
+      const hood = Math.min(n, (neighbours ?? n) + 1);
+      if (threshold < 2 || threshold > hood) throw r.fail(`threshold ${threshold} is not in [2, ${hood}] for ${n} clients${neighbours ? ` with ${neighbours} neighbours each` : ''}`);
       const clients: RosterEntry[] = [];
       for (let i = 0; i < n; i++) {
         const id = r.ascending(r.u32('id'), clients[i - 1]?.id, 'client');
         clients.push({ id, encryptionKey: r.raw(KEY_BYTES, 'encryption key'), maskingKey: r.raw(KEY_BYTES, 'masking key') });
       }
-      return { kind, round, threshold, clip, clients };
+      return { kind, round, threshold, neighbours, clip, clients };
     }
     case 'shares':
     case 'relay': {

@@ -6,7 +6,7 @@
 // is a SecAggError('malformed' | 'round') saying what is wrong and where.
 //
 //   advertise        client u32 | encryption key [32] | masking key [32]
-//   roster           threshold u16 | clip f64 | count u16 | (id u32 | enc key [32] | mask key [32]) x count
+//   roster           threshold u16 | neighbours u16 (0: all) | clip f64 | count u16 | (id u32 | enc key [32] | mask key [32]) x count
 //   shares           sender u32 | seed commitment [32] | count u16 | (receiver u32 | bundle [102]) x count
 //   relay            receiver u32 | count u16 | (sender u32 | bundle [102]) x count
 //   masked           sender u32 | length u32 | value u32 x length
@@ -45,7 +45,7 @@ export interface ShareOf {
 
 export type SecAggMessage =
   | { kind: 'advertise'; round: number; client: number; encryptionKey: Uint8Array; maskingKey: Uint8Array }
-  | { kind: 'roster'; round: number; threshold: number; clip: number; clients: readonly RosterEntry[] }
+  | { kind: 'roster'; round: number; threshold: number; neighbours: number | null; clip: number; clients: readonly RosterEntry[] }
   | { kind: 'shares'; round: number; sender: number; seedCommitment: Uint8Array; bundles: readonly SealedBundle[] }
   | { kind: 'relay'; round: number; receiver: number; bundles: readonly SealedBundle[] }
   | { kind: 'masked'; round: number; sender: number; values: Uint32Array }
@@ -91,7 +91,7 @@ export function encodeMessage(m: SecAggMessage): Uint8Array {
       w.u32(m.client); w.raw(m.encryptionKey, KEY_BYTES, 'encryption key'); w.raw(m.maskingKey, KEY_BYTES, 'masking key');
       break;
     case 'roster':
-      w.u16(m.threshold); w.f64(m.clip); w.count(m.clients.length, 'roster');
+      w.u16(m.threshold); w.u16(m.neighbours ?? 0); w.f64(m.clip); w.count(m.clients.length, 'roster');
       checkSorted(m.clients.map((c) => c.id), 'roster ids');
       for (const c of m.clients) { w.u32(c.id); w.raw(c.encryptionKey, KEY_BYTES, 'encryption key'); w.raw(c.maskingKey, KEY_BYTES, 'masking key'); }
       break;
@@ -126,7 +126,7 @@ export function encodeMessage(m: SecAggMessage): Uint8Array {
 function bodyBytes(m: SecAggMessage): number {
   switch (m.kind) {
     case 'advertise': return 4 + 2 * KEY_BYTES;
-    case 'roster': return 2 + 8 + 2 + m.clients.length * (4 + 2 * KEY_BYTES);
+    case 'roster': return 2 + 2 + 8 + 2 + m.clients.length * (4 + 2 * KEY_BYTES);
     case 'shares': return 4 + KEY_BYTES + 2 + m.bundles.length * (4 + SEALED_BUNDLE_BYTES);
     case 'relay': return 4 + 2 + m.bundles.length * (4 + SEALED_BUNDLE_BYTES);
     case 'masked': return 8 + 4 * m.values.length;

@@ -6,6 +6,7 @@ export interface RoundSetup {
   round?: number;
   threshold: number;
   clip?: number;
+  neighbours?: number;
   seed?: number;
 }
 
@@ -22,7 +23,7 @@ export class SteppedRound {
   responses = new Map<number, Uint8Array>();
 
   constructor(readonly ids: readonly number[], setup: RoundSetup) {
-    const o = { round: setup.round ?? 0, threshold: setup.threshold, clip: setup.clip ?? 1 };
+    const o = { round: setup.round ?? 0, threshold: setup.threshold, clip: setup.clip ?? 1, neighbours: setup.neighbours };
     this.random = seededRandom(setup.seed ?? 1);
     this.server = new SecAggServer({ ...o, participants: ids });
     this.clients = new Map(ids.map((id) => [id, new SecAggClient({ ...o, id, random: this.random })]));

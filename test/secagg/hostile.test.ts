@@ -64,7 +64,13 @@ test('counts and fields that do not fit are refused before allocation', async ()
   const roster = byKind.roster.slice();
   new DataView(roster.buffer).setUint16(8, 9, true); // threshold 9 of 4 clients
   assert.throws(() => decodeMessage(roster, 'roster', 7), refused('malformed', /threshold 9 is not in \[2, 4\]/));
-  new DataView(roster.buffer).setFloat64(10, NaN, true);
+  new DataView(roster.buffer).setUint16(8, 3, true);
+  new DataView(roster.buffer).setUint16(10, 3, true); // 3 neighbours: not even
+  assert.throws(() => decodeMessage(roster, 'roster', 7), refused('malformed', /neighbours 3 is not an even number/));
+  new DataView(roster.buffer).setUint16(10, 2, true); // 2 neighbours: threshold 3 is the most
+  new DataView(roster.buffer).setUint16(8, 4, true);
+  assert.throws(() => decodeMessage(roster, 'roster', 7), refused('malformed', /threshold 4 is not in \[2, 3\] for 4 clients with 2 neighbours each/));
+  new DataView(roster.buffer).setFloat64(12, NaN, true);
   assert.throws(() => decodeMessage(roster, 'roster', 7), refused('malformed', /clip NaN/));
   const swapped = decodeMessage(byKind.roster, 'roster', 7);
   assert.throws(() => encodeMessage({ ...swapped, clients: [...swapped.clients].reverse() }), refused('options', /strictly increasing/));
@@ -103,7 +109,7 @@ test('a roster changed for one client breaks every bundle it seals (the roster d
   const round = new SteppedRound(ids, { threshold: 3, round: 2 });
   round.advertise();
   for (const id of ids) {
-    const roster = id === 3 ? flip(round.roster, 8 + 12 + 4 + 70) : round.roster; // a byte of client 1's keys, for client 3 only
+    const roster = id === 3 ? flip(round.roster, 8 + 14 + 68 + 4 + 2) : round.roster; // a byte of client 1's keys, for client 3 only
     round.shares.set(id, await round.clients.get(id)!.shareKeys(roster));
   }
   round.sendShares();
@@ -125,7 +131,7 @@ test('advertisements: a low-order key, a duplicate, a client not sampled; the ro
   const roster = round.server.closeAdvertising();
   await assert.rejects(round.clients.get(1)!.shareKeys(roster), refused('protocol', /other public keys for this client/));
   const changed = decodeMessage(roster, 'roster', 0);
-  await assert.rejects(round.clients.get(2)!.shareKeys(encodeMessage({ ...changed, threshold: 2 })), refused('protocol', /threshold 2 and clip 1, this client was set up with 3 and 1/));
+  await assert.rejects(round.clients.get(2)!.shareKeys(encodeMessage({ ...changed, threshold: 2 })), refused('protocol', /threshold 2, clip 1 and neighbours all, this client was set up with 3, 1 and all/));
   await assert.rejects(round.clients.get(2)!.shareKeys(encodeMessage({ ...changed, clients: changed.clients.filter((c) => c.id !== 2) })), refused('protocol', /not in the roster/));
 });
 
@@ -133,7 +139,7 @@ test('shares, masked inputs and responses out of place are refused by the server
   const round = new SteppedRound(ids, { threshold: 3 });
   await round.advertise().makeShares();
   const shares = decodeMessage(round.shares.get(0)!, 'shares', 0);
-  assert.throws(() => round.server.receiveShares(encodeMessage({ ...shares, bundles: shares.bundles.slice(1) })), refused('protocol', /not for every other client/));
+  assert.throws(() => round.server.receiveShares(encodeMessage({ ...shares, bundles: shares.bundles.slice(1) })), refused('protocol', /sent bundles for \[2,3\], not for its neighbours \[1,2,3\]/));
   round.server.receiveShares(round.shares.get(0)!);
   assert.throws(() => round.server.receiveShares(round.shares.get(0)!), refused('protocol', /sent its shares twice/));
   assert.throws(() => round.server.receiveMaskedInput(round.shares.get(1)!), refused('protocol', /receiveMaskedInput called in phase "share"/));
@@ -168,15 +174,15 @@ test('a corrupt share in an unmask response: finish detects it (commitment / pub
   }
 });
 
-test('unmask requests: both shares of one client, not a split of U2, this client as dropped, a second request', async () => {
+test('unmask requests: both shares of one client, a client left out or unknown, this client as dropped, a second request', async () => {
   const round = new SteppedRound(ids, { threshold: 3 });
   await round.advertise().makeShares();
   round.sendShares().makeMasked(inputs);
   const client = round.clients.get(0)!;
   const ask = (survivors: number[], dropped: number[]) => encodeMessage({ kind: 'unmask-request', round: 0, survivors, dropped });
   assert.throws(() => client.unmask(ask([0, 1, 2, 3], [3])), refused('protocol', /asks for both shares of client 3/));
-  assert.throws(() => client.unmask(ask([0, 1, 2], [])), refused('protocol', /not a split/));
-  assert.throws(() => client.unmask(ask([0, 1, 2], [3, 7])), refused('protocol', /not a split/));
+  assert.throws(() => client.unmask(ask([0, 1, 2], [])), refused('protocol', /names client 3, whose shares this client holds, neither as survivor nor as dropped/));
+  assert.throws(() => client.unmask(ask([0, 1, 2], [3, 7])), refused('protocol', /names client 7, who is not in the roster/));
   assert.throws(() => client.unmask(ask([1, 2, 3], [0])), refused('protocol', /lists this client, which sent its masked input, as dropped/));
   assert.throws(() => client.unmask(ask([0, 1], [2, 3])), refused('too-few'));
   const answer = decodeMessage(client.unmask(ask([0, 1, 2], [3])), 'unmask-response', 0);
