@@ -1,7 +1,9 @@
 // Secure aggregation (Bonawitz et al., CCS 2017, "Practical Secure Aggregation for
 // Privacy-Preserving Machine Learning"), honest-but-curious server: the server learns the sum of
 // the clients' vectors and which clients are in it, nothing about any one client's vector, and a
-// round survives up to n - t clients dropping at any step. Engine-free and free of Node
+// round survives up to n - t clients dropping at any step. With `neighbours: k`, SecAgg+ (Bell et
+// al., CCS 2020): clients share and mask only with their k neighbours of a random k-regular
+// graph, so a client's work grows with k instead of n. Engine-free and free of Node
 // built-ins (it bundles for browsers); the cryptography is @noble/curves (X25519),
 // @noble/hashes (HKDF-SHA256, SHA-256), @noble/ciphers (ChaCha20 PRG, ChaCha20-Poly1305) and
 // shamir-secret-sharing (t-of-n over GF(256)). See docs/secure-aggregation.md.
@@ -19,7 +21,7 @@
 // the decoded sum of m contributors is within sumErrorBound(fixedPoint(clip, n), m), about
 // m * n * clip / 2^32, of the exact sum of the clipped inputs (the mean within about n * clip / 2^32).
 export { SecAggClient, type SecAggClientOptions } from './client.js';
-export { SecAggServer, type SecAggServerOptions, type SecureSum, type RoundProgress } from './server.js';
+export { SecAggServer, type SecAggServerOptions, type SecureSum, type RoundProgress, type ServerPhase } from './server.js';
 export { aggregateSecurely, type SecureAggregationOptions, type SecureAggregationResult, type Traffic } from './driver.js';
 export type { RoundOptions } from './options.js';
 export { SecAggError, type SecAggErrorCode } from './errors.js';

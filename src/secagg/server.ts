@@ -39,21 +39,22 @@ export interface SecureSum {
 
 /** Which clients have reached which step, for logs and deadlines (ids only, never values). */
 export interface RoundProgress {
-  readonly phase: Phase;
+  readonly phase: ServerPhase;
   readonly advertised: readonly number[];
   readonly shared: readonly number[];
   readonly masked: readonly number[];
   readonly responded: readonly number[];
 }
 
-type Phase = 'advertise' | 'share' | 'mask' | 'unmask' | 'unmasking' | 'done' | 'failed';
+/** Where a server's round stands; `failed` after a round that cannot finish. */
+export type ServerPhase = 'advertise' | 'share' | 'mask' | 'unmask' | 'unmasking' | 'done' | 'failed';
 
 export class SecAggServer {
   readonly round: number;
   private readonly options: RoundOptions;
   private readonly participants: ReadonlySet<number> | null;
   private vectorLength: number | null;
-  private phase: Phase = 'advertise';
+  private phase: ServerPhase = 'advertise';
   private readonly advertised = new Map<number, RosterEntry>();
   private ctx: RoundContext | null = null;
   /** Per client of U1, its closed neighbourhood: everyone, or its k neighbours and itself (SecAgg+). */
@@ -239,7 +240,7 @@ export class SecAggServer {
     if (!set.has(id)) throw new SecAggError('protocol', `client ${id} is not in ${what} of round ${this.round}`);
   }
 
-  private expect(phase: Phase, step: string): void {
+  private expect(phase: ServerPhase, step: string): void {
     if (this.phase !== phase) throw new SecAggError('protocol', `server, round ${this.round}: ${step} called in phase "${this.phase}"`);
   }
 }
