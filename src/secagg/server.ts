@@ -17,7 +17,7 @@ import { checkClientId, SecAggError } from './errors.js';
 import { dequantiseSum, fixedPoint, MAX_CLIENTS, sumErrorBound, type FixedPoint } from './fixed-point.js';
 import { closedNeighbourhoods } from './graph.js';
 import { checkRoundOptions, type RoundOptions } from './options.js';
-import { encodeMessage, MAX_VECTOR_LENGTH, type RosterEntry, type SealedBundle, type ShareOf } from './wire.js';
+import { encodeMessage, MAX_VECTOR_LENGTH, type MessageKind, type MessageOf, type RosterEntry, type SealedBundle, type ShareOf } from './wire.js';
 import { decodeMessage } from './wire-decode.js';
 
 export interface SecAggServerOptions extends RoundOptions {
@@ -84,8 +84,7 @@ export class SecAggServer {
   }
 
   receiveAdvertisement(bytes: Uint8Array): void {
-    this.expect('advertise', 'receiveAdvertisement');
-    const m = decodeMessage(bytes, 'advertise', this.round);
+    const m = this.accept(bytes, 'advertise', 'advertise', 'receiveAdvertisement');
     if (this.participants && !this.participants.has(m.client)) throw new SecAggError('protocol', `client ${m.client} is not sampled for round ${this.round}`);
     if (this.advertised.has(m.client)) throw new SecAggError('protocol', `client ${m.client} advertised twice in round ${this.round}`);
     if (this.advertised.size === MAX_CLIENTS) throw new SecAggError('protocol', `round ${this.round} is full: at most ${MAX_CLIENTS} clients`);
@@ -109,10 +108,8 @@ export class SecAggServer {
   }
 
   receiveShares(bytes: Uint8Array): void {
-    this.expect('share', 'receiveShares');
-    const m = decodeMessage(bytes, 'shares', this.round);
-    this.known(this.advertised, m.sender, 'the roster');
-    if (this.sharers.has(m.sender)) throw new SecAggError('protocol', `client ${m.sender} sent its shares twice`);
+    const m = this.accept(bytes, 'shares', 'share', 'receiveShares');
+    this.firstFrom(m.sender, this.advertised, 'the roster', this.sharers, 'sent its shares');
     const peers = this.hoods.get(m.sender)!.filter((id) => id !== m.sender);
     if (m.bundles.length !== peers.length || m.bundles.some((b, i) => b.peer !== peers[i])) {
       throw new SecAggError('protocol', `client ${m.sender} sent bundles for [${m.bundles.map((b) => b.peer)}], not for its neighbours [${peers}]`);
@@ -137,10 +134,8 @@ export class SecAggServer {
 
   /** Adds one masked input to the running sum; the vector itself is not kept. */
   receiveMaskedInput(bytes: Uint8Array): void {
-    this.expect('mask', 'receiveMaskedInput');
-    const m = decodeMessage(bytes, 'masked', this.round);
-    this.known(this.sharers, m.sender, 'U2 (the clients that shared their keys)');
-    if (this.maskers.has(m.sender)) throw new SecAggError('protocol', `client ${m.sender} sent its masked input twice`);
+    const m = this.accept(bytes, 'masked', 'mask', 'receiveMaskedInput');
+    this.firstFrom(m.sender, this.sharers, 'U2 (the clients that shared their keys)', this.maskers, 'sent its masked input');
     if (this.vectorLength !== null && m.values.length !== this.vectorLength) {
       throw new SecAggError('protocol', `client ${m.sender} sent a masked vector of length ${m.values.length}, the round's length is ${this.vectorLength}`);
     }
@@ -161,10 +156,8 @@ export class SecAggServer {
   }
 
   receiveUnmaskResponse(bytes: Uint8Array): void {
-    this.expect('unmask', 'receiveUnmaskResponse');
-    const m = decodeMessage(bytes, 'unmask-response', this.round);
-    this.known(this.maskers, m.sender, 'U3 (the clients that sent a masked input)');
-    if (this.responses.has(m.sender)) throw new SecAggError('protocol', `client ${m.sender} answered the unmask request twice`);
+    const m = this.accept(bytes, 'unmask-response', 'unmask', 'receiveUnmaskResponse');
+    this.firstFrom(m.sender, this.maskers, 'U3 (the clients that sent a masked input)', this.responses, 'answered the unmask request');
     const expected = this.hoods.get(m.sender)!.filter((id) => this.sharers.has(id));
     const wrong = m.shares.find((s, i) => s.subject !== expected[i] || s.secret !== (this.maskers.has(s.subject) ? 'seed' : 'key'));
     if (wrong || m.shares.length !== expected.length) {
@@ -236,8 +229,16 @@ export class SecAggServer {
     }
   }
 
-  private known(set: { has(id: number): boolean }, id: number, what: string): void {
-    if (!set.has(id)) throw new SecAggError('protocol', `client ${id} is not in ${what} of round ${this.round}`);
+  /** Refuses a sender outside `allowed`, or one already in `done` (it did `step` before). */
+  private firstFrom(id: number, allowed: { has(id: number): boolean }, allowedName: string, done: { has(id: number): boolean }, step: string): void {
+    if (!allowed.has(id)) throw new SecAggError('protocol', `client ${id} is not in ${allowedName} of round ${this.round}`);
+    if (done.has(id)) throw new SecAggError('protocol', `client ${id} ${step} twice`);
+  }
+
+  /** A message of `kind` for `step`, which belongs to `phase`. */
+  private accept<K extends MessageKind>(bytes: Uint8Array, kind: K, phase: ServerPhase, step: string): MessageOf<K> {
+    this.expect(phase, step);
+    return decodeMessage(bytes, kind, this.round);
   }
 
   private expect(phase: ServerPhase, step: string): void {

@@ -32,7 +32,7 @@ test('the server\'s public surface: receive*, close* (message bytes), progress (
   const methods = Object.getOwnPropertyNames(SecAggServer.prototype).sort();
   // Public steps and private helpers; of these only finish and its helper unmask return values (the sum), reconstruct returns a 32-byte secret.
   assert.deepEqual(methods, [
-    'atLeastThreshold', 'closeAdvertising', 'closeMaskedInput', 'closeShareKeys', 'constructor', 'expect', 'finish', 'holdersOf', 'known',
+    'accept', 'atLeastThreshold', 'closeAdvertising', 'closeMaskedInput', 'closeShareKeys', 'constructor', 'expect', 'finish', 'firstFrom', 'holdersOf',
     'progress', 'receiveAdvertisement', 'receiveMaskedInput', 'receiveShares', 'receiveUnmaskResponse', 'reconstruct', 'unmask',
   ]);
 });
