@@ -22,6 +22,8 @@ export interface SecureAggregationOptions {
    * after their masked input, before the unmasking round (their input stays in the sum).
    */
   dropAfter?: { advertiseKeys?: readonly number[]; shareKeys?: readonly number[]; maskedInput?: readonly number[] };
+  /** Milliseconds for `time` (default performance.now; a benchmark may pass a CPU clock). */
+  clock?: () => number;
 }
 
 export interface Traffic {
@@ -34,7 +36,7 @@ export interface Traffic {
 export interface SecureAggregationResult extends SecureSum {
   /** Per client id, the bytes it sent and received in the four rounds. */
   readonly traffic: ReadonlyMap<number, Traffic>;
-  /** Compute time, ms: all clients' steps added up, and the server's. */
+  /** Compute time, ms by `clock`: all clients' steps added up, and the server's. */
   readonly time: { readonly clientsMs: number; readonly serverMs: number };
 }
 
@@ -53,8 +55,9 @@ export async function aggregateSecurely(inputs: ReadonlyMap<number, Float32Array
   const { threshold, clip, neighbours, random } = options;
   const traffic = new Map(ids.map((id) => [id, { up: 0, down: 0 }]));
   const time = { clientsMs: 0, serverMs: 0 };
-  const onServer = <T>(f: () => T): T => timed(f, (ms) => (time.serverMs += ms));
-  const onClient = <T>(f: () => T): T => timed(f, (ms) => (time.clientsMs += ms));
+  const clock = options.clock ?? (() => performance.now());
+  const onServer = <T>(f: () => T): T => timed(clock, f, (ms) => (time.serverMs += ms));
+  const onClient = <T>(f: () => T): T => timed(clock, f, (ms) => (time.clientsMs += ms));
   const send = (id: number, bytes: Uint8Array): Uint8Array => ((traffic.get(id)!.up += bytes.length), bytes);
   const deliver = (id: number, bytes: Uint8Array): Uint8Array => ((traffic.get(id)!.down += bytes.length), bytes);
 
@@ -71,9 +74,9 @@ export async function aggregateSecurely(inputs: ReadonlyMap<number, Float32Array
   const roster = onServer(() => server.closeAdvertising());
   for (const id of live) {
     const r = deliver(id, roster);
-    const t0 = performance.now();
+    const t0 = clock();
     const m = send(id, await clients.get(id)!.shareKeys(r));
-    time.clientsMs += performance.now() - t0;
+    time.clientsMs += clock() - t0;
     onServer(() => server.receiveShares(m));
   }
   survive('shareKeys');
@@ -89,9 +92,9 @@ export async function aggregateSecurely(inputs: ReadonlyMap<number, Float32Array
     const m = send(id, onClient(() => clients.get(id)!.unmask(deliver(id, request))));
     onServer(() => server.receiveUnmaskResponse(m));
   }
-  const t0 = performance.now();
+  const t0 = clock();
   const result = await server.finish();
-  time.serverMs += performance.now() - t0;
+  time.serverMs += clock() - t0;
   return { ...result, traffic, time };
 }
 
@@ -108,11 +111,11 @@ function dropSchedule(options: SecureAggregationOptions, ids: ReadonlySet<number
   return out;
 }
 
-function timed<T>(f: () => T, add: (ms: number) => void): T {
-  const t0 = performance.now();
+function timed<T>(clock: () => number, f: () => T, add: (ms: number) => void): T {
+  const t0 = clock();
   try {
     return f();
   } finally {
-    add(performance.now() - t0);
+    add(clock() - t0);
   }
 }
