@@ -2,7 +2,7 @@
 // on a ResNet-18-sized gradient, and attack iteration rates. Prints tables; `-- --json FILE` writes
 // {task: medianMs} (and the other figures) for scripts to compare.
 //   --torch          also run PyTorch's torch_bench.py side by side (needs python3-torch and ../shared)
-//   --only core|defenses|attacks|data|net  (net: the deployment service against one process; only when asked for)
+//   --only core|defenses|attacks|data|secagg|net  (net: the deployment service against one process; only when asked for)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,6 +74,12 @@ async function main(): Promise<void> {
       console.log('\n' + r.table);
       for (const [k, v] of Object.entries(r.json)) json[`attacks.${k}`] = v;
     }
+  }
+  if (!only || only === 'secagg') {
+    const { benchSecagg } = await import('./secagg.js');
+    const r = await benchSecagg();
+    console.log('\n' + r.table);
+    for (const [k, v] of Object.entries(r.json)) json[`secagg.${k}`] = v;
   }
   if (!only || only === 'data') {
     const { benchData } = await import('./data.js');
