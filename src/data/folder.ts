@@ -8,6 +8,7 @@ import { extname, join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { readBytes } from './bytes.js';
+import { rgbaToPlanes } from './pixels.js';
 import { CIFAR10_CLASSES, type Dataset, type DatasetName, makeDataset, MNIST_CLASSES } from './types.js';
 
 const SHAPES: Record<DatasetName, { channels: number; height: number; width: number }> = {
@@ -72,18 +73,7 @@ export function loadImageFolder(dir: string, dataset: DatasetName): Dataset {
     for (const file of c.files) {
       const img = decodeImage(file);
       if (img.width !== width || img.height !== height) throw new Error(`${file}: ${img.width}x${img.height} pixels; ${dataset} images are ${width}x${height} (this loader does not resize)`);
-      const base = n * channels * plane;
-      for (let p = 0; p < plane; p++) {
-        const r = img.rgba[4 * p]!;
-        const g = img.rgba[4 * p + 1]!;
-        const b = img.rgba[4 * p + 2]!;
-        if (channels === 1) images[base + p] = (r === g && g === b ? r : Math.round(0.299 * r + 0.587 * g + 0.114 * b)) / 255;
-        else {
-          images[base + p] = r / 255;
-          images[base + plane + p] = g / 255;
-          images[base + 2 * plane + p] = b / 255;
-        }
-      }
+      rgbaToPlanes(img.rgba, channels, plane, images, n * channels * plane);
       labels[n++] = c.index;
     }
   }

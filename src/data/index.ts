@@ -8,13 +8,14 @@ import type { DatasetName, DatasetSplits } from './types.js';
 
 export type { Dataset, DatasetName, DatasetSplits } from './types.js';
 export { CIFAR10_CLASSES, CIFAR10_STATS, MNIST_CLASSES, MNIST_STATS } from './types.js';
-export { loadMnist, loadMnistSplit, mnistPackageDir, parseIdxImages, parseIdxLabels, type MnistOptions } from './mnist.js';
+export { encodeIdx, loadMnist, loadMnistSplit, mnistFromIdx, mnistPackageDir, parseIdxImages, parseIdxLabels, type MnistOptions } from './mnist.js';
 export { detectCifar10, extractCifarArchive, loadCifar10, type Cifar10Layout, type Cifar10Options } from './cifar10.js';
 export { loadCifarBinary } from './cifar-binary.js';
 export { loadCifarPngSubset, parseLabelsJs } from './cifar-png.js';
 export { CIFAR10_MD5, CIFAR10_URL, defaultCifar10Dir, downloadFile, ensureCifar10, type EnsureCifar10Options, type FetchLike } from './download.js';
 export { extractTar, readTar, type TarEntry } from './tar.js';
 export { loadImageFolder, writeImageFolder } from './folder.js';
+export { rgbaToPlanes } from './pixels.js';
 export { denormalize, getBatch, normalize, type Batch } from './transforms.js';
 export { BatchSampler, epochBatches, type BatchSamplerState } from './sampler.js';
 export { dirichlet, labelHistogram, partitionDirichlet, partitionIid, type DirichletOptions } from './partition.js';

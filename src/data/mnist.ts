@@ -79,8 +79,13 @@ export function loadMnist(opts: MnistOptions = {}): DatasetSplits {
 export function loadMnistSplit(dir: string, prefix: 'train' | 't10k'): Dataset {
   const imagesFile = findIdx(dir, `${prefix}-images-idx3-ubyte`);
   const labelsFile = findIdx(dir, `${prefix}-labels-idx1-ubyte`);
-  const images = parseIdxImages(readIdx(imagesFile), imagesFile);
-  const labels = parseIdxLabels(readIdx(labelsFile), labelsFile);
+  return mnistFromIdx(readIdx(imagesFile), readIdx(labelsFile), imagesFile, labelsFile);
+}
+
+/** MNIST images and labels from the bytes of their IDX files (read from disk, or fetched by a page). */
+export function mnistFromIdx(imageBytes: Uint8Array, labelBytes: Uint8Array, imagesFile: string, labelsFile: string): Dataset {
+  const images = parseIdxImages(imageBytes, imagesFile);
+  const labels = parseIdxLabels(labelBytes, labelsFile);
   if (images.rows !== 28 || images.cols !== 28) {
     throw new Error(`${imagesFile}: MNIST images must be 28x28, file has ${images.rows}x${images.cols}`);
   }
@@ -92,6 +97,24 @@ export function loadMnistSplit(dir: string, prefix: 'train' | 't10k'): Dataset {
   bytesToUnit(images.pixels, x);
   // Copy the labels so the dataset does not pin the whole file buffer.
   return makeDataset('mnist', x, new Uint8Array(labels), { channels: 1, height: 28, width: 28 }, imagesFile);
+}
+
+/** The IDX files of some of a data set's images (one channel, 8 bits a pixel): a shard a client can own. */
+export function encodeIdx(data: Dataset, indices: ArrayLike<number>): { images: Uint8Array; labels: Uint8Array } {
+  if (data.channels !== 1) throw new Error(`encodeIdx: IDX holds one-channel images, ${data.source} has ${data.channels}`);
+  const plane = data.height * data.width;
+  const images = new Uint8Array(16 + indices.length * plane);
+  const labels = new Uint8Array(8 + indices.length);
+  const iv = new DataView(images.buffer);
+  [IDX_IMAGES_MAGIC, indices.length, data.height, data.width].forEach((v, i) => iv.setUint32(4 * i, v));
+  const lv = new DataView(labels.buffer);
+  [IDX_LABELS_MAGIC, indices.length].forEach((v, i) => lv.setUint32(4 * i, v));
+  for (let j = 0; j < indices.length; j++) {
+    const i = indices[j]!;
+    for (let p = 0; p < plane; p++) images[16 + j * plane + p] = Math.round(data.images[i * plane + p]! * 255);
+    labels[8 + j] = data.labels[i]!;
+  }
+  return { images, labels };
 }
 
 /** The plain file, else its .gz (as distributed by LeCun's site); the plain path if neither. */
