@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { defenseFromFlags, defenseOptions, defenseShape, refineRunFlags, specFromOptions, strategyOptions, strategyShape, trainingOptions, trainingShape } from './run-options.js';
 import { ProgressBar } from '../report/index.js';
-import { loadCredential, readPem, serveRun } from '../service/index.js';
+import { fileURLToPath } from 'node:url';
+import { loadCredential, readPem, serveRun, webRoot } from '../service/index.js';
 import { type Command, int, num, UsageError } from './args.js';
 import { readConfig } from './config.js';
 import { openDataset } from './data.js';
@@ -13,6 +14,9 @@ import { resultHead, withDefenseDefaults, writeResult } from './result.js';
 import { checkCheckpointFlags } from './train-run.js';
 import { interruptSignal, reloadableAccess, serviceOptions, serviceSettings, serviceShape } from './service-options.js';
 import { DEFAULTS, FEDERATED_RECIPES } from './train.js';
+
+/** Where npm run build:web writes the browser client (web/dist beside src/). */
+const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 const schema = z.object({
   ...trainingShape(DEFAULTS),
@@ -30,6 +34,9 @@ const schema = z.object({
   checkpoint: z.string().optional(),
   checkpointEvery: int().positive().optional(),
   resume: z.string().optional(),
+  web: z.boolean().optional(),
+  webDir: z.string().optional(),
+  corsOrigin: z.string().optional(),
   wait: num().positive().default(300),
   clientTimeout: num().positive().default(600),
   config: z.string().optional(),
@@ -60,6 +67,9 @@ export const serveCommand: Command<typeof schema> = {
     checkpoint: { type: 'string', description: 'checkpoint into this folder (each client saves its own state there too: dgp client --state-dir)' },
     'checkpoint-every': { type: 'string', description: 'rounds between checkpoints (and after the last)', default: '10' },
     resume: { type: 'string', description: 'continue the run of the checkpoint in this folder (the same clients come back)' },
+    web: { type: 'boolean', description: 'also serve the browser client\'s page at the same address (https://HOST:PORT/): clients can join from a browser' },
+    'web-dir': { type: 'string', description: 'with --web: the page\'s folder (default: the toolkit\'s web/dist, made by npm run build:web)' },
+    'cors-origin': { type: 'string', description: 'origins (comma-separated, e.g. https://fl.example.org) whose pages, served from elsewhere, may call this service' },
     wait: { type: 'string', description: 'seconds to wait for every client to join', default: '300' },
     'client-timeout': { type: 'string', description: 'drop a client that has not answered a call within this many seconds', default: '600' },
   },
@@ -91,9 +101,11 @@ export const serveCommand: Command<typeof schema> = {
       checkpoint: o.checkpoint ?? o.resume,
       checkpointEvery: o.checkpointEvery,
       resume: o.resume,
+      webRoot: o.web || o.webDir ? webRoot(o.webDir ?? DEFAULT_WEB_DIR) : undefined,
+      corsOrigins: o.corsOrigin?.split(',').filter(Boolean),
       waitMs: o.wait * 1000,
       clientTimeoutMs: o.clientTimeout * 1000,
-      onListening: (s) => log(`listening on ${s.url}; waiting for ${clients} clients (dgp client --server ${s.url} --credential client-K.json --data ...)`),
+      onListening: (s) => log(`listening on ${s.url}; waiting for ${clients} clients (dgp client --server ${s.url} --credential client-K.json --data ...${o.web || o.webDir ? `, or a browser at ${s.url}/` : ''})`),
       onRound: (e, rounds) => {
         if (e.testAccuracy !== undefined) accuracy = ` acc ${(e.testAccuracy * 100).toFixed(1)}%`;
         (bar ??= new ProgressBar({ total: rounds, label: `serve ${spec.defense.name}` })).update(e.round, `loss ${e.trainLoss.toFixed(3)}${accuracy}${e.dropped.length ? ` (${e.dropped.length} dropped)` : ''}`);

@@ -23,14 +23,3 @@ export function gunzip(buf: Buffer, file: string): Buffer {
 export function isGzip(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
 }
-
-// A table rather than a division per pixel: the values are exactly float32(i / 255), and the
-// lookup keeps loading all of MNIST well under a second.
-const UNIT = new Float32Array(256);
-for (let i = 0; i < 256; i++) UNIT[i] = i / 255;
-
-/** bytes[i] / 255 into out[offset + i]. */
-export function bytesToUnit(bytes: Uint8Array, out: Float32Array, offset = 0): void {
-  const n = bytes.length;
-  for (let i = 0; i < n; i++) out[offset + i] = UNIT[bytes[i]!]!;
-}

@@ -3,7 +3,8 @@
 // a record's pixels copy straight into the dataset.
 
 import { join } from 'node:path';
-import { bytesToUnit, readBytes } from './bytes.js';
+import { readBytes } from './bytes.js';
+import { bytesToUnit } from './pixels.js';
 import { makeDataset, type Dataset, type DatasetSplits } from './types.js';
 
 export const CIFAR_IMAGE_BYTES = 3 * 32 * 32;

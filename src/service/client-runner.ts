@@ -53,7 +53,24 @@ export interface ClientRunOptions {
   /** A silent task stream is given up after this long (the server sends heartbeats). */
   silenceMs?: number;
   log?: (line: string) => void;
+  /** Told after each task this client answered (a page shows it). */
+  onTask?: (e: TaskEvent) => void;
   signal?: AbortSignal;
+}
+
+export interface TaskEvent {
+  kind: 'sync' | 'fit' | 'broadcast' | 'checkpoint';
+  /** The round the task belongs to (the model's round for a sync). */
+  round: number;
+  /** This task's payload bytes, and the totals so far. */
+  bytesDown: number;
+  bytesUp: number;
+  totalDown: number;
+  totalUp: number;
+  /** A fit that produced this client's update: its training loss and its defense's report (entries sent, relative gradient distance...). */
+  loss?: number;
+  report?: Record<string, number>;
+  error?: string;
 }
 
 export interface ClientOutcome {
@@ -184,6 +201,7 @@ async function serveTasks(
             await respond(fed, id, session, t.taskId, answer, chunk);
           }
           if (t.kind === TaskKind.FIT && 'data' in answer) tally.fits++;
+          o.onTask?.(taskEvent(t, payload, answer, tally));
         }
       }
       timer = setTimeout(stop, silence);
@@ -198,6 +216,25 @@ async function serveTasks(
     clearTimeout(timer);
     o.signal?.removeEventListener('abort', stop);
   }
+}
+
+const KINDS: Partial<Record<TaskKind, TaskEvent['kind']>> = {
+  [TaskKind.SYNC]: 'sync', [TaskKind.FIT]: 'fit', [TaskKind.BROADCAST]: 'broadcast', [TaskKind.CHECKPOINT]: 'checkpoint',
+};
+
+function taskEvent(t: Task, payload: Uint8Array, answer: { data: Uint8Array } | { error: string }, tally: { bytesDown: number; bytesUp: number }): TaskEvent {
+  const e: TaskEvent = {
+    kind: KINDS[t.kind] ?? 'fit', round: t.round, bytesDown: payload.length, bytesUp: 'data' in answer ? answer.data.length : 0, totalDown: tally.bytesDown, totalUp: tally.bytesUp,
+  };
+  if ('error' in answer) return { ...e, error: answer.error };
+  try {
+    const { control } = decodeMessage(t.kind === TaskKind.FIT ? answer.data : payload, ['sync', 'broadcast', 'result', 'proposed']);
+    e.round = control.round;
+    if (control.type === 'result') Object.assign(e, { loss: control.loss, report: control.report });
+  } catch {
+    // Another kind of message (a checkpoint's empty answer, say): nothing more to tell.
+  }
+  return e;
 }
 
 /** The whole payload once its last chunk is in, else null. */

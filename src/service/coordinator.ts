@@ -10,6 +10,7 @@ import { type AccessList, type Credential } from './auth.js';
 import { remoteBroadcaster } from './broadcaster.js';
 import { ClientHub } from './hub.js';
 import { type Limits, startServiceServer, type ServiceServer } from './http.js';
+import { staticFiles } from './static.js';
 import { nodeTransport } from './transport.js';
 
 export interface ServeRunOptions {
@@ -30,6 +31,9 @@ export interface ServeRunOptions {
   waitMs: number;
   /** A client that has not answered a call within this long is dropped for the round. */
   clientTimeoutMs: number;
+  /** Serve the browser client's page from this folder (webRoot), and let these other origins' pages call in. */
+  webRoot?: string;
+  corsOrigins?: readonly string[];
   /** Told the port once listening (port 0 picks a free one). */
   onListening?: (s: ServiceServer) => void;
   onRound?: (entry: HistoryEntry, rounds: number) => void;
@@ -69,7 +73,10 @@ export async function serveRun(o: ServeRunOptions): Promise<ServeResult> {
     onStale: (c) => (server ? server.markStale(c) : stale.add(c)),
     log,
   });
-  const http = await startServiceServer({ host: o.host, port: o.port, tls: o.tls, routes: hub.routes, access: o.access, limits, log });
+  const http = await startServiceServer({
+    host: o.host, port: o.port, tls: o.tls, routes: hub.routes, access: o.access, limits, log,
+    fallback: o.webRoot ? staticFiles(o.webRoot) : undefined, corsOrigins: o.corsOrigins,
+  });
   o.onListening?.(http);
   try {
     const broadcaster = spec.defense.name === 'adgp' ? await openBroadcaster(o, runId) : undefined;

@@ -13,7 +13,7 @@
 // included), for the protocol-overhead figures.
 import { createServer as createH2c, createSecureServer, constants as h2, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
-import { Code, ConnectError, createContextKey, createContextValues, type ConnectRouter, type HandlerContext, type Interceptor } from '@connectrpc/connect';
+import { Code, ConnectError, cors, createContextKey, createContextValues, type ConnectRouter, type HandlerContext, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter, type ConnectNodeAdapterOptions } from '@connectrpc/connect-node';
 import type { AccessList, Principal } from './auth.js';
 
@@ -69,6 +69,8 @@ export interface ServiceServerOptions {
   log?: (line: string) => void;
   /** Served for paths that are not RPCs (the browser client's page); 404 otherwise. */
   fallback?: ConnectNodeAdapterOptions['fallback'];
+  /** Origins whose pages may call the service from elsewhere (a static host): CORS for them alone. */
+  corsOrigins?: readonly string[];
 }
 
 export interface ServiceServer {
@@ -94,8 +96,13 @@ interface Connection {
   owner: string;
   deadline: NodeJS.Timeout | null;
   done: boolean;
+  /** Bytes of static files (the browser client's page) served on this connection: not the protocol's. */
+  staticBytes: number;
   close?: () => void;
 }
+
+/** TLS records (29 bytes per 16 KiB) and HTTP/2 DATA frames (9 bytes per 16 KiB) around a static body. */
+const STATIC_FRAMING = 1 + 38 / 16384;
 
 export async function startServiceServer(o: ServiceServerOptions): Promise<ServiceServer> {
   const limits = { ...DEFAULT_LIMITS, ...o.limits };
@@ -103,7 +110,15 @@ export async function startServiceServer(o: ServiceServerOptions): Promise<Servi
   const reject: Interceptor = () => async () => {
     throw new ConnectError('a valid credential is required (authorization: Bearer TOKEN)', Code.Unauthenticated);
   };
-  const common = { routes: o.routes, acceptCompression: [], fallback: o.fallback };
+  // Static files (the page) are counted apart, so the protocol's overhead is the protocol's.
+  const fallback: ServiceServerOptions['fallback'] = o.fallback && ((req, res) => {
+    const c = open.get(keyOf(req.socket));
+    res.on('finish', () => {
+      if (c) c.staticBytes += Number(res.getHeader('content-length') ?? 0);
+    });
+    o.fallback!(req, res);
+  });
+  const common = { routes: o.routes, acceptCompression: [], fallback };
   const principals = new WeakMap<object, Principal>();
   const authed = connectNodeAdapter({
     ...common,
@@ -121,11 +136,17 @@ export async function startServiceServer(o: ServiceServerOptions): Promise<Servi
   const open = new Map<string, Connection>();
   const totals = new Map<string, number>();
   const add = (owner: string, n: number) => totals.set(owner, (totals.get(owner) ?? 0) + n);
+  /** A connection's bytes, the page's (estimated with its framing) apart from the owner's. */
+  const split = (c: Connection): [string, number][] => {
+    const page = Math.round(c.staticBytes * STATIC_FRAMING);
+    return [[c.owner, c.raw.bytesRead + c.raw.bytesWritten - page], ['page', page]];
+  };
+  const settle = (c: Connection) => split(c).forEach(([k, n]) => add(k, n));
   const keyOf = (s: { remoteAddress?: string; remotePort?: number }) => `${s.remoteAddress}|${s.remotePort}`;
 
   server.on('connection', (raw: Socket) => {
     const key = keyOf(raw);
-    const c: Connection = { raw, secure: null, owner: 'unauthenticated', done: false, deadline: null };
+    const c: Connection = { raw, secure: null, owner: 'unauthenticated', done: false, deadline: null, staticBytes: 0 };
     c.deadline = setTimeout(() => {
       log(`closed a connection from ${raw.remoteAddress}: not authenticated within ${limits.authDeadlineMs} ms`);
       (c.secure ?? raw).destroy();
@@ -137,7 +158,7 @@ export async function startServiceServer(o: ServiceServerOptions): Promise<Servi
       if (c.done) return;
       c.done = true;
       if (c.deadline) clearTimeout(c.deadline);
-      add(c.owner, raw.bytesRead + raw.bytesWritten);
+      settle(c);
       open.delete(key);
     };
     raw.on('close', closed);
@@ -154,7 +175,23 @@ export async function startServiceServer(o: ServiceServerOptions): Promise<Servi
   // Sessions whose peer misbehaves at the HTTP/2 level end there; the server goes on.
   server.on('sessionError', () => {});
 
+  const origins = new Set(o.corsOrigins ?? []);
   server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    const origin = req.headers.origin;
+    if (origin && origins.has(origin)) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'origin');
+      res.setHeader('access-control-expose-headers', cors.exposedHeaders.join(', '));
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, {
+          'access-control-allow-methods': cors.allowedMethods.join(', '),
+          'access-control-allow-headers': [...cors.allowedHeaders, 'authorization'].join(', '),
+          'access-control-max-age': '7200',
+        });
+        res.end();
+        return;
+      }
+    }
     const principal = o.access().lookup(req.headers.authorization);
     const c = open.get(keyOf(req.socket));
     if (principal) {
@@ -197,9 +234,7 @@ export async function startServiceServer(o: ServiceServerOptions): Promise<Servi
     url: `${o.tls ? 'https' : 'http'}://${hostInUrl === '0.0.0.0' ? '127.0.0.1' : hostInUrl}:${port}`,
     wireBytes() {
       const out = new Map(totals);
-      for (const c of open.values()) {
-        out.set(c.owner, (out.get(c.owner) ?? 0) + c.raw.bytesRead + c.raw.bytesWritten);
-      }
+      for (const c of open.values()) for (const [k, n] of split(c)) out.set(k, (out.get(k) ?? 0) + n);
       return out;
     },
     connections: () => open.size,

@@ -7,13 +7,14 @@ export { AccessList, accessEntry, bearer, hashToken, loadCredential, newToken, t
 export { makeCertificates, readPem, writeCertificates, type CertificateSet } from './tls.js';
 export { DEFAULT_LIMITS, startServiceServer, type Limits, type ServiceServer, type ServiceServerOptions } from './http.js';
 export { ClientHub, RemoteClient } from './hub.js';
-export { DEFAULT_CHUNK_BYTES, PROTOCOL_VERSION } from './protocol.js';
+export { authInterceptor, DEFAULT_CHUNK_BYTES, PROTOCOL_VERSION } from './protocol.js';
 export { broadcasterService, remoteBroadcaster, startBroadcaster, type BroadcasterStats } from './broadcaster.js';
 export { broadcasterProposer } from './proposer.js';
 export { serveRun, type ServeResult, type ServeRunOptions } from './coordinator.js';
-export { ClientStop, runClient, type ClientOutcome, type ClientRunOptions, type ClientStateStore } from './client-runner.js';
+export { ClientStop, runClient, type ClientOutcome, type ClientRunOptions, type ClientStateStore, type TaskEvent } from './client-runner.js';
 export { loadClientSource, parseDataSource, type DataSource } from './data-source.js';
 export { LocalStateStore } from './local-state.js';
-export { authInterceptor, nodeTransport, type TransportOptions } from './transport.js';
+export { staticFiles, webRoot } from './static.js';
+export { nodeTransport, type TransportOptions } from './transport.js';
 export { FederationService, TaskKind } from './gen/dgp/v1/federation_pb.js';
 export { BroadcasterService } from './gen/dgp/v1/broadcaster_pb.js';

@@ -1,5 +1,6 @@
 // What both ends of the deployment service agree on, in a module free of Node built-ins (a browser
 // client imports it): the protocol version, the chunk size, and the digest commits are checked by.
+import type { Interceptor } from '@connectrpc/connect';
 import { sha256 } from '@noble/hashes/sha2.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -12,4 +13,13 @@ export function digest(bytes: Uint8Array): Uint8Array {
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Puts a party's token on every call (Node and browser transports alike). */
+export function authInterceptor(credential: { token: string }): Interceptor {
+  const value = `Bearer ${credential.token}`;
+  return (next) => (req) => {
+    req.header.set('authorization', value);
+    return next(req);
+  };
 }

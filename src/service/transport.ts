@@ -1,9 +1,10 @@
 // How a Node party reaches a service: the Connect protocol (binary) over HTTP/2, TLS checked
 // against the run's CA, and the party's credential on every call. A browser client makes the same
 // calls through @connectrpc/connect-web.
-import type { Interceptor, Transport } from '@connectrpc/connect';
+import type { Transport } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
-import { bearer, type Credential } from './auth.js';
+import type { Credential } from './auth.js';
+import { authInterceptor } from './protocol.js';
 
 export interface TransportOptions {
   url: string;
@@ -12,14 +13,6 @@ export interface TransportOptions {
   ca?: Buffer;
   /** The largest message accepted from the service. */
   readMaxBytes?: number;
-}
-
-export function authInterceptor(credential: Credential): Interceptor {
-  const value = bearer(credential);
-  return (next) => (req) => {
-    req.header.set('authorization', value);
-    return next(req);
-  };
 }
 
 export function nodeTransport(o: TransportOptions): Transport {
