@@ -2,7 +2,8 @@
 // on a ResNet-18-sized gradient, and attack iteration rates. Prints tables; `-- --json FILE` writes
 // {task: medianMs} (and the other figures) for scripts to compare.
 //   --torch          also run PyTorch's torch_bench.py side by side (needs python3-torch and ../shared)
-//   --only core|defenses|attacks|data|secagg|net  (net: the deployment service against one process; only when asked for)
+//   --only core|defenses|attacks|data|secagg|net|web  (net: the deployment service against one process; web: onnxruntime-web in
+//                    Chromium against onnxruntime-node; those two only when asked for)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,6 +87,13 @@ async function main(): Promise<void> {
     const r = benchData();
     console.log('\n' + r.table);
     for (const [k, v] of Object.entries(r.json)) json[`data.${k}`] = v;
+  }
+  if (only === 'web') {
+    // Not in the default run either: it needs Chromium and builds the page.
+    const { benchWeb } = await import('./web.js');
+    const r = await benchWeb();
+    console.log('\n' + r.table);
+    for (const [k, v] of Object.entries(r.json)) json[`web.${k}`] = v;
   }
   if (only === 'net') {
     // Not in the default run: it starts processes and takes a few minutes.

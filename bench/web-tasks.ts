@@ -1,0 +1,49 @@
+// The training steps `npm run bench -- --only web` times in onnxruntime-node and, inside Chromium,
+// in onnxruntime-web: loss, parameter gradients and an SGD update as one compiled call (as the
+// core bench's train_* tasks), on seeded random data. No Node built-ins: the page bundles this.
+import { Rng } from '../src/common/rng.js';
+import { compile, crossEntropy, grad, mul, sub, type Sym } from '../src/core/index.js';
+import { bindParams, createModel, initParams } from '../src/models/index.js';
+
+export interface StepTask {
+  name: string;
+  step: () => Promise<void>;
+}
+
+export function webTasks(): StepTask[] {
+  const tasks: StepTask[] = [];
+  for (const [name, model, batch] of [['train_lenet_b32', 'lenet', 32], ['train_mlp_b128', 'mlp', 128]] as const) {
+    const m = createModel(model, { inputShape: [1, 28, 28], width: 1, init: model === 'lenet' ? 'dlg' : 'xavier' });
+    const rng = new Rng(1);
+    let params = initParams(m.params, 1).map((p) => ({ shape: p.shape, data: p.data }));
+    const x = { shape: [batch, 1, 28, 28], data: Float32Array.from({ length: batch * 784 }, () => rng.uniform()) };
+    const y = { shape: [batch, 10], data: new Float32Array(batch * 10) };
+    for (let i = 0; i < batch; i++) y.data[i * 10 + rng.int(10)] = 1;
+    const step = compile((xs: Sym, ys: Sym, ...p: Sym[]) => {
+      const { logits } = m.forward(bindParams(m.params, p), xs, { training: true });
+      const loss = crossEntropy(logits, ys);
+      const g = grad(loss, p);
+      return [loss, ...p.map((pi, i) => sub(pi, mul(g[i]!, 1e-2)))];
+    }, { name });
+    tasks.push({
+      name,
+      step: async () => {
+        const out = await step.run([x, y, ...params]);
+        params = params.map((p, i) => ({ shape: p.shape, data: out[1 + i]! }));
+      },
+    });
+  }
+  return tasks;
+}
+
+export async function medianMs(t: StepTask, warm = 5, iters = 30): Promise<number> {
+  for (let i = 0; i < warm; i++) await t.step();
+  const ts: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    await t.step();
+    ts.push(performance.now() - t0);
+  }
+  ts.sort((a, b) => a - b);
+  return ts[Math.floor(ts.length / 2)]!;
+}
