@@ -96,14 +96,4 @@ export async function coreTasks(): Promise<Task[]> {
   return tasks;
 }
 
-export async function timeTask(t: Task, warm = 5, iters = 40): Promise<{ median: number; min: number }> {
-  for (let i = 0; i < warm; i++) await t.step();
-  const ts: number[] = [];
-  for (let i = 0; i < iters; i++) {
-    const t0 = performance.now();
-    await t.step();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  return { median: ts[Math.floor(ts.length / 2)]!, min: ts[0]! };
-}
+export { timeTask } from './timing.js';

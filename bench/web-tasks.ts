@@ -4,6 +4,7 @@
 import { Rng } from '../src/common/rng.js';
 import { compile, crossEntropy, grad, mul, sub, type Sym } from '../src/core/index.js';
 import { bindParams, createModel, initParams } from '../src/models/index.js';
+import { timeTask } from './timing.js';
 
 export interface StepTask {
   name: string;
@@ -36,14 +37,7 @@ export function webTasks(): StepTask[] {
   return tasks;
 }
 
-export async function medianMs(t: StepTask, warm = 5, iters = 30): Promise<number> {
-  for (let i = 0; i < warm; i++) await t.step();
-  const ts: number[] = [];
-  for (let i = 0; i < iters; i++) {
-    const t0 = performance.now();
-    await t.step();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  return ts[Math.floor(ts.length / 2)]!;
+/** The median of 30 timed steps after 5 warm-up ones. */
+export async function medianMs(t: StepTask): Promise<number> {
+  return (await timeTask(t, 5, 30)).median;
 }

@@ -5,18 +5,15 @@
 // when the run was aborted, its credential refused, or the server stayed away too long.
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ClientStop, LocalStateStore, loadClientSource, loadCredential, nodeTransport, parseDataSource, readPem, runClient } from '../service/index.js';
-import { type Command, int, num, UsageError } from './args.js';
+import { ClientStop, loadClientSource, loadCredential, parseDataSource, runClient } from '../service/index.js';
+import { type Command, int, UsageError } from './args.js';
+import { connectionFor, connectionOptions, connectionShape, stopSignal } from './client-options.js';
 
 const schema = z.object({
-  server: z.string({ required_error: 'is required: the server\'s URL, e.g. https://127.0.0.1:7443' }),
+  ...connectionShape,
   credential: z.string({ required_error: 'is required: this client\'s credential file (dgp credentials makes them)' }),
   data: z.string({ required_error: 'is required: folder:DIR, mnist:DIR, cifar10:DIR, share or share:DIR' }),
-  tlsCa: z.string().optional(),
-  broadcaster: z.string().optional(),
-  stateDir: z.string().optional(),
   seed: z.union([z.literal('run'), int()]).optional(),
-  retryFor: num().positive().default(600),
   json: z.string().optional(),
 });
 
@@ -25,14 +22,10 @@ export const clientCommand: Command<typeof schema> = {
   summary: 'join a run of dgp serve as one client that trains on its own data',
   usage: 'dgp client --server https://HOST:7443 --credential client-0.json --data folder:./my-images [--tls-ca ca.pem] [--broadcaster https://HOST:7444] [--state-dir DIR]',
   options: {
-    server: { type: 'string', description: 'the server, https://HOST:PORT (http:// for a server started with --insecure)' },
+    ...connectionOptions,
     credential: { type: 'string', description: 'this client\'s credential file: its id and token' },
     data: { type: 'string', description: 'what this client trains on: folder:DIR (one subfolder per class, PNG/JPEG), mnist:DIR (IDX files), cifar10:DIR (binary batches or PNG form), share[:DIR] (its share of the run\'s data set by the run\'s seed), or a DIR recognised by its content' },
-    'tls-ca': { type: 'string', description: 'PEM of the CA of the server\'s (and broadcaster\'s) certificate (default: the system\'s)' },
-    broadcaster: { type: 'string', description: 'ADGP runs: the broadcaster\'s URL (this client\'s own setting: it trusts that party, not the server\'s word)' },
-    'state-dir': { type: 'string', description: 'folder where this client saves its own state at the server\'s checkpoints (needed to resume a run)' },
     seed: { type: 'string', description: 'this client\'s random stream: an integer, or run (derived from the run\'s seed as in one process: reproducible, but the server can then predict DP noise); default: random' },
-    'retry-for': { type: 'string', description: 'seconds to keep trying while the server cannot be reached', default: '600' },
     json: { type: 'string', description: 'write what this client did (rounds, bytes) as JSON to this file' },
   },
   schema,
@@ -40,25 +33,11 @@ export const clientCommand: Command<typeof schema> = {
     const credential = loadCredential(o.credential);
     if (credential.role !== 'client') throw new UsageError(`invalid --credential: ${o.credential} is a ${credential.role} credential, not a client's`);
     const source = parseDataSource(o.data);
-    const ca = o.tlsCa ? readPem(o.tlsCa, '--tls-ca') : undefined;
     const id = credential.clientId;
     const log = (line: string) => console.error(`dgp client ${id}: ${line.replace(/^client \d+: /, '')}`);
-    const ac = new AbortController();
-    process.once('SIGINT', () => ac.abort());
-    process.once('SIGTERM', () => ac.abort());
     const t0 = performance.now();
     try {
-      const out = await runClient({
-        server: nodeTransport({ url: o.server, ca, credential }),
-        broadcaster: o.broadcaster ? nodeTransport({ url: o.broadcaster, ca, credential }) : undefined,
-        credential,
-        data: (spec) => loadClientSource(source, spec),
-        stateStore: o.stateDir ? (runId, clientId) => new LocalStateStore(o.stateDir!, runId, clientId) : undefined,
-        seed: o.seed,
-        retry: { giveUpMs: o.retryFor * 1000 },
-        log,
-        signal: ac.signal,
-      });
+      const out = await runClient({ ...connectionFor(o, credential, stopSignal()), data: (spec) => loadClientSource(source, spec), seed: o.seed, log });
       const seconds = (performance.now() - t0) / 1000;
       console.log(`client ${id}: ${out.reason}; trained in ${out.fits} rounds, ${(out.bytesUp / 1e6).toFixed(2)} MB up, ${(out.bytesDown / 1e6).toFixed(2)} MB down, ${seconds.toFixed(1)} s`);
       if (o.json) writeFileSync(o.json, JSON.stringify({ clientId: id, ...out, seconds }, null, 2));
