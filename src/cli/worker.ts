@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { FederatedSpec } from '../federation/index.js';
 import { ModelRunner } from '../train/index.js';
-import { createModel } from '../models/index.js';
-import { DATASET_SHAPES } from '../federation/index.js';
+import { DATASET_SHAPES, runParts } from '../federation/index.js';
 import { ClientStop, loadClientSource, loadCredential, nodeTransport, parseDataSource, readPem, runClient, type DataSource } from '../service/index.js';
 import { type Command, int, num, UsageError } from './args.js';
 
@@ -64,7 +63,7 @@ export const workerCommand: Command<typeof schema> = {
         broadcaster: o.broadcaster ? nodeTransport({ url: o.broadcaster, ca, credential }) : undefined,
         credential,
         data: (spec) => load(source, spec),
-        runner: (spec) => (runner ??= new ModelRunner(createModel(spec.model.name, { inputShape: DATASET_SHAPES[spec.dataset], width: spec.model.width, init: spec.model.init }))),
+        runner: (spec) => (runner ??= new ModelRunner(runParts(spec).model(DATASET_SHAPES[spec.dataset]))),
         stateDir: o.stateDir,
         seed: o.seed,
         retry: { giveUpMs: o.retryFor * 1000 },
