@@ -1,11 +1,13 @@
 // Packing the toolkit as npm would publish it, and installing the tarball into a fresh project
-// without a network. The package is built and packed from a copy of its sources (so the repository's
-// own dist/, which `npx dgp` may be running, is never rebuilt under it); the project installs with
+// without a network. The package is packed from a copy of its sources, so the repository's own
+// dist/ (which `npx dgp` and other tests may be running) is never rebuilt under them: the copy takes
+// that dist/ when it is newer than every source (as after `npm ci`, whose prepare built it) and
+// packs without scripts, else `npm pack` runs prepare and builds it there. The project installs with
 // `npm ci --offline`, its lockfile pinning the dependency versions of this repository's lockfile,
 // so every tarball comes from npm's cache (which `npm ci` filled) and no request leaves the machine.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
@@ -20,6 +22,24 @@ export interface Packed {
   unpackedSize: number;
   files: string[];
   seconds: number;
+  /** Whether `npm pack` built dist/ (prepare), or took the repository's up-to-date one. */
+  built: boolean;
+}
+
+/** The latest modification under a folder (bin/dgp.js applies the same rule). */
+function newest(dir: string): number {
+  let t = statSync(dir).mtimeMs;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** dist/ was built from the sources as they are now (nothing in src/ is newer than its last output). */
+export function distIsCurrent(): boolean {
+  const main = join(ROOT, 'dist/cli/main.js');
+  return existsSync(main) && newest(join(ROOT, 'src')) <= statSync(main).mtimeMs;
 }
 
 /** `npm pack` (its prepare script builds dist/) in a copy of the package's sources under `dir`. */
@@ -27,12 +47,14 @@ export function pack(dir: string): Packed {
   const copy = join(dir, 'package');
   for (const p of PACK_INPUTS) cpSync(join(ROOT, p), join(copy, p), { recursive: true, filter: (src) => !src.includes('/docs/api') });
   symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+  const built = !distIsCurrent();
+  if (!built) cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
   const t0 = performance.now();
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir, ...(built ? [] : ['--ignore-scripts'])], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const seconds = (performance.now() - t0) / 1000;
   // npm prints the build's output before its JSON.
   const [info] = JSON.parse(out.slice(out.indexOf('[\n'))) as { filename: string; size: number; unpackedSize: number; files: { path: string }[] }[];
-  return { tarball: join(dir, info!.filename), size: info!.size, unpackedSize: info!.unpackedSize, files: info!.files.map((f) => f.path), seconds };
+  return { tarball: join(dir, info!.filename), size: info!.size, unpackedSize: info!.unpackedSize, files: info!.files.map((f) => f.path), seconds, built };
 }
 
 interface LockEntry {
