@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createDefense, named, type Defense } from '../../src/defenses/index.js';
 import {
-  CUSTOM, createFederation, lrSchedule, runFederated, sampleClients, weightedMean, type FederatedSpec, type Strategy,
+  CUSTOM, createClient, createFederation, encodeMessage, lrSchedule, runFederated, sampleClients, weightedMean, type FederatedSpec, type Strategy,
 } from '../../src/federation/index.js';
 import { mlp } from '../../src/models/index.js';
 import { spec, syntheticSplits } from './helpers.js';
@@ -95,6 +95,18 @@ describe('a run with the user\'s own model, defense and strategy', () => {
     assert.throws(() => createFederation({ ...base, algorithm: CUSTOM }, data, { strategy: { name: 'half' } as unknown as Strategy }), /options\.strategy 'half' is not a strategy: it lacks configureFit, aggregateFit, serverLr/);
     assert.throws(() => createFederation({ ...base, model: { name: CUSTOM } }, data, { model: mlp({ inputShape: [1, 28, 28] }) }), /options\.model 'mlp' takes 1x28x28 images; the data holds 1x8x8/);
     assert.throws(() => createFederation({ ...base, custom: { model: 'x' } }, data), /records custom\.model 'x', but its model\.name is 'mlp'/);
+  });
+
+  it('a client process builds its client from the spec and the same objects (createClient), and refuses a custom spec without them', async () => {
+    const s = { ...base, model: { name: CUSTOM }, defense: { name: CUSTOM, options: {} } } as const;
+    assert.throws(() => createClient(s, { kind: 'share', data }, 1), /model\.name is 'custom': pass your model as options\.model/);
+    const fed = createFederation(s, data, { model: myMlp(), defense: myDgp() });
+    const alone = createClient(s, { kind: 'share', data }, 1, undefined, undefined, { model: myMlp(), defense: myDgp() });
+    const sync = fed.server.model.syncMessage(1);
+    const fit = encodeMessage({ type: 'fit', round: 1, modelRound: 0, task: { payload: 'gradient', localSteps: 1, lr: 0, weightDecay: 0 } });
+    await fed.clients[1]!.sync(sync.slice());
+    await alone.sync(sync.slice());
+    assert.deepEqual(await alone.fit(fit.slice()), await fed.clients[1]!.fit(fit.slice()));
   });
 
   it('a strategy that picks a client outside the run, or aggregates to the wrong layout, fails the round with its name', async () => {
