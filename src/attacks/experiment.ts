@@ -2,18 +2,22 @@
 // the model at a given round. Shared by `dgp attack` and `dgp privacy-table`: the case builder
 // makes the threat models, the attack sees only those, the scorer alone reads the ground truth.
 import type { DatasetSplits } from '../data/index.js';
-import { createDefense } from '../defenses/registry.js';
+import { createDefense, type Defense } from '../defenses/index.js';
 import type { Model } from '../models/index.js';
 import { buildCase, type ModelState } from './case.js';
 import { type AttackRecord, scoreAttack } from './evaluate.js';
 import { imprintServer } from './imprint.js';
 import { createAttack } from './registry.js';
+import type { Attack } from './types.js';
 import { isLpipsBackend, LPIPS_NO_WEIGHTS, lpipsWith, type LpipsBackend, type LpipsNotComputed } from '../metrics/index.js';
 
 export interface ExperimentSpec {
-  attack: string;
-  defense: string;
+  /** A built-in attack by name (ATTACK_NAMES), or an Attack object of your own. */
+  attack: string | Attack;
+  /** A built-in defense by name (with defenseOptions), or a Defense object of your own (init/apply; defenseOptions are then only recorded). */
+  defense: string | Defense;
   defenseOptions?: Record<string, unknown>;
+  /** A built-in model (createModel) or one of your own written against the Model interface. */
   model: Model;
   /** The attacked model's parameters at its round (see modelAtRound). */
   state: ModelState;
@@ -75,8 +79,11 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
   const test = spec.data.test;
   const first = spec.first ?? 0;
   if (first + images > test.count) throw new Error(`experiment: ${images} images from ${first} exceed the ${test.count} test images of ${test.name}`);
-  const attack = createAttack(spec.attack);
+  const attack = typeof spec.attack === 'string' ? createAttack(spec.attack) : spec.attack;
   const defenseOptions = spec.defenseOptions ?? {};
+  const own = typeof spec.defense === 'string' ? undefined : spec.defense;
+  // Checked once up front, so a bad name or option fails before any case is built.
+  const defense = own ?? createDefense(spec.defense as string, defenseOptions);
   const server = attack.name === 'rtf' ? imprintServer({ bins: spec.bins ?? 64 }) : undefined;
   const cases = images / batch;
   const records: AttackRecord[] = [];
@@ -91,7 +98,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
       state: spec.state,
       data: test,
       indices,
-      defense: createDefense(spec.defense, defenseOptions),
+      defense,
       seed,
       knows: { batchSize: true, labels: spec.knowLabels ?? false, positions: true },
       server,
@@ -116,7 +123,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
   const labelled = records.filter((r) => r.labelAccuracy !== undefined);
   const summary: ExperimentSummary = {
     attack: attack.name,
-    defense: spec.defense,
+    defense: own ? own.name : (spec.defense as string),
     defenseOptions,
     model: spec.model.name,
     round: spec.state.round,

@@ -5,7 +5,7 @@
 // become the flags that make the same spec.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { parseSpec, type FederatedSpec } from '../federation/index.js';
+import { CUSTOM, parseSpec, type FederatedSpec } from '../federation/index.js';
 import { nearestName, UsageError } from './args.js';
 import { defenseFlagsOf } from './run-options.js';
 
@@ -14,6 +14,9 @@ const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** The flags (camelCase) that make exactly this spec. */
 export function flagsFromSpec(s: FederatedSpec): Record<string, unknown> {
+  if (s.model.name === CUSTOM || s.defense.name === CUSTOM || s.algorithm === CUSTOM) {
+    throw new UsageError(`this spec runs the user's own objects (custom: ${JSON.stringify(s.custom ?? {})}), which have no command-line form; run it from code with createFederation`);
+  }
   return {
     dataset: s.dataset,
     ...(s.trainLimit !== undefined ? { trainLimit: s.trainLimit } : {}),

@@ -9,6 +9,7 @@ import { workerCommand } from './worker.js';
 import { compareCommand } from './compare.js';
 import { privacyTableCommand } from './privacy-table.js';
 import { trainCommand } from './train.js';
+import { toolInfo } from './result.js';
 
 const commands: Command[] = [trainCommand, compareCommand, attackCommand, privacyTableCommand, serveCommand, clientCommand, workerCommand, broadcasterCommand, certsCommand, credentialsCommand];
 
@@ -17,7 +18,7 @@ function usage(): string {
   return [
     'dgp — private, bandwidth-efficient collaborative learning with Dual Gradient Pruning',
     '',
-    'Usage: dgp <command> [options]     (dgp <command> --help for its options)',
+    'Usage: dgp <command> [options]     (dgp <command> --help for its options; dgp --version)',
     '',
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)} ${c.summary}`),
@@ -29,6 +30,11 @@ async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name ? 0 : 1;
+  }
+  if (name === '--version' || name === '-v') {
+    const { name: pkg, version, gitCommit } = toolInfo();
+    console.log(`${pkg} ${version}${gitCommit ? ` (git ${gitCommit.slice(0, 12)})` : ''}`);
+    return 0;
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {

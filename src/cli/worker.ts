@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { FederatedSpec } from '../federation/index.js';
 import { ModelRunner } from '../train/index.js';
-import { createModel } from '../models/index.js';
-import { DATASET_SHAPES } from '../federation/index.js';
+import { DATASET_SHAPES, runParts } from '../federation/index.js';
 import { ClientStop, loadClientSource, loadCredential, parseDataSource, readPem, runClient, type DataSource } from '../service/index.js';
 import { type Command, UsageError } from './args.js';
 import { connectionFor, connectionOptions, connectionShape, stopSignal } from './client-options.js';
@@ -53,7 +52,7 @@ export const workerCommand: Command<typeof schema> = {
       return runClient({
         ...connectionFor(o, credential, signal, ca),
         data: (spec) => load(source, spec),
-        runner: (spec) => (runner ??= new ModelRunner(createModel(spec.model.name, { inputShape: DATASET_SHAPES[spec.dataset], width: spec.model.width, init: spec.model.init }))),
+        runner: (spec) => (runner ??= new ModelRunner(runParts(spec).model(DATASET_SHAPES[spec.dataset]))),
         seed: o.seed,
         log: (line) => (/joined|stopped|restored/.test(line) ? console.error(`dgp worker: ${line}`) : undefined),
       });

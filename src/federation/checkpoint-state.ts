@@ -3,10 +3,10 @@
 // and consistency checks (against the spec, the model layout and a fresh defense state) are what
 // stop it, with the field named rather than a TypeError from deep inside a restore.
 import { z } from 'zod';
-import { ADGP, adgpClient, createDefense } from '../defenses/index.js';
+import { ADGP, adgpClient, createDefense, type Defense } from '../defenses/index.js';
 import { issueText } from '../train/index.js';
 import type { ModelLayout } from './replica.js';
-import { type FederatedSpec, specSchema } from './spec.js';
+import { CUSTOM, type FederatedSpec, specSchema } from './spec.js';
 
 const count = z.number().int().min(0);
 const finite = z.number().finite();
@@ -54,15 +54,15 @@ type StateFile = z.infer<typeof stateSchema>;
  * against each other, the spec and the model layout, and each client's defense state against a
  * fresh one. `fail` gets one line naming the field.
  */
-export function checkStateFile(raw: unknown, layout: ModelLayout, fail: (why: string) => never): StateFile {
+export function checkStateFile(raw: unknown, layout: ModelLayout, fail: (why: string) => never, defense?: Defense): StateFile {
   const parsed = stateSchema.safeParse(raw);
   if (!parsed.success) return fail(issueText(parsed.error));
-  const problem = stateProblem(parsed.data, layout);
+  const problem = stateProblem(parsed.data, layout, defense);
   return problem ? fail(problem) : parsed.data;
 }
 
 /** What the schema cannot say: the parts agree with each other, the spec and the model. */
-function stateProblem(s: StateFile, layout: ModelLayout): string | null {
+function stateProblem(s: StateFile, layout: ModelLayout, defense?: Defense): string | null {
   const n = s.spec.clients;
   if (s.remote) {
     if (s.remote.clientsSaved.length !== n) return `field "remote.clientsSaved": ${s.remote.clientsSaved.length} flags for a run of ${n} clients`;
@@ -76,7 +76,8 @@ function stateProblem(s: StateFile, layout: ModelLayout): string | null {
   if (s.history.length !== s.model.round || s.history.some((e, i) => e.round !== i + 1)) return `field "history": ${s.history.length} entries do not run from round 1 to the model's round ${s.model.round}`;
   const bad = s.history.findIndex((e) => e.sampled.some((c) => c >= n) || e.dropped.some((d) => d.client >= n));
   if (bad >= 0) return `field "history.${bad}": a client id outside 0..${n - 1}`;
-  const fresh = freshDefenseState(s.spec, layout);
+  if (s.spec.defense.name === CUSTOM && !defense) return `its run used the user's own defense (${s.spec.custom?.defense ?? 'unnamed'}): pass it to check the clients' states`;
+  const fresh = freshDefenseState(s.spec, layout, defense);
   for (const [i, c] of s.clients.entries()) {
     if (c.replicaRound !== null && c.replicaRound > s.model.round) return `field "clients.${i}.replicaRound": round ${c.replicaRound} is past the model's ${s.model.round}`;
     if (c.sampler.pool.some((x) => x >= (s.spec.trainLimit ?? Infinity))) return `field "clients.${i}.sampler.pool": an example past --train-limit`;
@@ -87,8 +88,9 @@ function stateProblem(s: StateFile, layout: ModelLayout): string | null {
 }
 
 /** A new client's defense state for this spec: what a checkpointed one must look like. */
-function freshDefenseState(spec: FederatedSpec, layout: ModelLayout): unknown {
+function freshDefenseState(spec: FederatedSpec, layout: ModelLayout, defense?: Defense): unknown {
   const { name, options } = spec.defense;
+  if (name === CUSTOM) return defense!.init(layout.params);
   return (name === ADGP ? adgpClient(options) : createDefense(name, options)).init(layout.params);
 }
 

@@ -4,7 +4,7 @@
 // and the client and server states against the spec and the model), so a file edited by hand
 // and given new hashes is refused with the file and the field named, not read as garbage.
 import { join } from 'node:path';
-import { stateFromJSON, stateToJSON } from '../defenses/index.js';
+import { stateFromJSON, stateToJSON, type Defense } from '../defenses/index.js';
 import { decodeSafetensors, encodeSafetensors, matchLayout } from '../models/index.js';
 import { latestRoundFolder, readRoundFolder, writeRoundFolder } from '../train/index.js';
 import { checkStateFile } from './checkpoint-state.js';
@@ -59,7 +59,8 @@ export function saveCheckpoint(dir: string, c: Checkpoint): string {
   return writeRoundFolder(dir, m.round, files, { format: FORMAT, keep: 1, summary });
 }
 
-export function loadCheckpoint(dir: string, layout: ModelLayout): Checkpoint {
+/** `defense`: the run's own defense object, when its spec says 'custom' (the client states are checked against a fresh one). */
+export function loadCheckpoint(dir: string, layout: ModelLayout, defense?: Defense): Checkpoint {
   const fail = (why: string): never => {
     throw new Error(`checkpoint ${dir}: ${why}`);
   };
@@ -72,7 +73,7 @@ export function loadCheckpoint(dir: string, layout: ModelLayout): Checkpoint {
     return fail(`state.json is not readable (${(e as Error).message})`);
   }
   // The structure, then the parts against each other, the spec and the model: a file edited and given new sums is refused here.
-  const state = checkStateFile(raw, layout, (why) => fail(`${join(folder, 'state.json')}: ${why}`)) as StateFile;
+  const state = checkStateFile(raw, layout, (why) => fail(`${join(folder, 'state.json')}: ${why}`), defense) as StateFile;
   const modelFile = join(folder, 'model.safetensors');
   const { tensors, metadata } = decodeSafetensors(files['model.safetensors']!, modelFile);
   if (metadata['round'] !== String(state.model.round)) fail(`model.safetensors is of round ${metadata['round']}, state.json of round ${state.model.round}`);

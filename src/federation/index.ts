@@ -3,14 +3,17 @@
 // checkpoints, and the comparison of defenses on utility and bytes.
 export { FederatedClient, inProcess, type ClientProxy, type ClientSetup, type ClientState } from './client.js';
 export { FederatedServer, type Dropout, type RoundRecord, type ServerSetup, type ServerState } from './server.js';
-export { clientsPerRound, createStrategy, sampleClients, type FitResult, type Strategy, type StrategyOptions } from './strategy.js';
+export {
+  aggregateRound, clientsPerRound, configureRound, createStrategy, sampleClients, weightedMean, type FitConfig, type FitResult, type Strategy, type StrategyOptions,
+} from './strategy.js';
+export { runParts, type RunObjects, type RunParts } from './parts.js';
 export { Replica, stateLayout, type ModelLayout } from './replica.js';
 export { decodeMessage, encodeMessage, EVERYONE, type Control, type ControlOf, type FitTask } from './wire.js';
 export { loadCheckpoint, saveCheckpoint, type Checkpoint, type HistoryEntry } from './checkpoint.js';
-export { lrSchedule, parseSpec, specSchema, type FederatedSpec, type Partition } from './spec.js';
+export { CUSTOM, lrSchedule, parseSpec, specSchema, type FederatedSpec, type Partition } from './spec.js';
 export {
   clientStream, createClient, createFederation, DATASET_SHAPES, modelLayoutOf, runFederated, trainingImages,
-  type ClientSource, type Federation, type FederatedResult, type RemoteClients, type RunData, type RunOptions,
+  type ClientSource, type Federation, type FederatedResult, type FederationOptions, type RemoteClients, type RunData, type RunOptions,
 } from './run.js';
 export { broadcasterParty, commitDecider, commonSetOf, decodeProposal, proposalMessage, type BroadcasterParty, type Decision } from './aligned.js';
 export { compareDefenses, comparisonTable, defaultConfigs, type CompareConfig, type CompareRow } from './compare.js';

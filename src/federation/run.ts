@@ -5,9 +5,9 @@ import { Rng } from '../common/rng.js';
 import type { TensorList } from '../common/tensors.js';
 import { layoutOf } from '../common/update.js';
 import { type Dataset, type DatasetSplits, partitionDirichlet, partitionIid } from '../data/index.js';
-import { ADGP, adgpClient, broadcasterOptionsOf, createDefense } from '../defenses/index.js';
+import { ADGP, broadcasterOptionsOf } from '../defenses/index.js';
 import { broadcasterParty, type BroadcasterParty } from './aligned.js';
-import { createModel, initParams, type Model } from '../models/index.js';
+import { initParams, type Model } from '../models/index.js';
 import { createSgd } from '../optim/index.js';
 import { evaluate } from '../train/evaluate.js';
 import { ModelRunner } from '../train/runner.js';
@@ -15,11 +15,12 @@ import { type HistoryEntry, loadCheckpoint, saveCheckpoint } from './checkpoint.
 import { type ClientProxy, FederatedClient, inProcess } from './client.js';
 import { Replica, type ModelLayout } from './replica.js';
 import { FederatedServer } from './server.js';
-import { type FederatedSpec, lrSchedule, parseSpec } from './spec.js';
+import { type RunObjects, type RunParts, runParts } from './parts.js';
+import type { FederatedSpec } from './spec.js';
 import { resumeRefusal } from '../train/index.js';
-import { createStrategy } from './strategy.js';
 
-export interface RunOptions {
+/** `model`, `defense`, `strategy`: the user's own objects where the spec says 'custom' (parts.ts). */
+export interface RunOptions extends RunObjects {
   /** Write a checkpoint into this folder every `checkpointEvery` rounds and after the last. */
   checkpoint?: string;
   checkpointEvery?: number;
@@ -85,18 +86,14 @@ export interface Federation {
 /** The input shape of a data set's images: what a run's model is built for. */
 export const DATASET_SHAPES: Record<FederatedSpec['dataset'], [number, number, number]> = { mnist: [1, 28, 28], cifar10: [3, 32, 32] };
 
-/** The run's model for images of `shape` (the data's own; parties that hold none use the data set's standard shape). */
-function modelOf(spec: FederatedSpec, shape: [number, number, number] = DATASET_SHAPES[spec.dataset]): Model {
-  return createModel(spec.model.name, { inputShape: shape, width: spec.model.width, init: spec.model.init });
-}
-
 function shapeOf(d: Dataset): [number, number, number] {
   return [d.channels, d.height, d.width];
 }
 
-/** The parameters' and buffers' names and shapes of a run's model (no data needed). */
-export function modelLayoutOf(input: FederatedSpec): ModelLayout {
-  const model = modelOf(parseSpec(input));
+/** The parameters' and buffers' names and shapes of a run's model (no data needed: a built-in model for the data set's standard shape). */
+export function modelLayoutOf(input: FederatedSpec, objects: RunObjects = {}): ModelLayout {
+  const parts = runParts(input, objects);
+  const model = objects.model ?? parts.model(DATASET_SHAPES[parts.spec.dataset]);
   return { params: layoutOf(model.params), buffers: layoutOf(model.buffers) };
 }
 
@@ -132,11 +129,9 @@ function checkOwnData(spec: FederatedSpec, d: Dataset, id: number): void {
   if (d.count < 1) throw new Error(`client ${id}: its data (${d.source}) holds no examples`);
 }
 
-function clientOf(spec: FederatedSpec, model: { runner: ModelRunner; layout: ModelLayout }, id: number, ex: ClientExamples, rng: Rng): FederatedClient {
-  const { name, options } = spec.defense;
+function clientOf(parts: RunParts, model: { runner: ModelRunner; layout: ModelLayout }, id: number, ex: ClientExamples, rng: Rng): FederatedClient {
   return new FederatedClient({
-    id, data: ex.data, indices: ex.indices, batchSize: spec.batchSize, runner: model.runner, layout: model.layout, rng,
-    defense: name === ADGP ? adgpClient(options) : createDefense(name, options),
+    id, data: ex.data, indices: ex.indices, batchSize: parts.spec.batchSize, runner: model.runner, layout: model.layout, rng, defense: parts.defense(),
   });
 }
 
@@ -167,9 +162,11 @@ export type ClientSource = { kind: 'share'; data: DatasetSplits } | { kind: 'own
  * Client `id` of a run, alone: what a client process builds from the spec the server sends it.
  * With the run's stream (`rng` omitted) and the same examples, it is exactly createFederation's client.
  * `runner`: a model runner for the run's model, shared by the clients one process hosts.
+ * `objects`: the user's own model and defense where the spec says 'custom' (its strategy is the server's).
  */
-export function createClient(input: FederatedSpec, source: ClientSource, id: number, rng?: Rng, runner?: ModelRunner): FederatedClient {
-  const spec = parseSpec(input);
+export function createClient(input: FederatedSpec, source: ClientSource, id: number, rng?: Rng, runner?: ModelRunner, objects: RunObjects = {}): FederatedClient {
+  const parts = runParts(input, objects);
+  const spec = parts.spec;
   if (!Number.isInteger(id) || id < 0 || id >= spec.clients) throw new Error(`federated run: client id ${id} is not in 0..${spec.clients - 1}`);
   const s = streams(spec.seed);
   let ex: ClientExamples;
@@ -179,23 +176,29 @@ export function createClient(input: FederatedSpec, source: ClientSource, id: num
     ex = { data: source.train, indices: allIndices(source.train.count) };
   }
   // Clients of one process may share a runner (its compiled sessions): it holds no client's state.
-  const model = runner?.model ?? modelOf(spec, shapeOf(ex.data));
+  const model = runner?.model ?? parts.model(shapeOf(ex.data));
   const layout: ModelLayout = { params: layoutOf(model.params), buffers: layoutOf(model.buffers) };
-  return clientOf(spec, { runner: runner ?? new ModelRunner(model), layout }, id, ex, rng ?? clientStream(spec.seed, id));
+  return clientOf(parts, { runner: runner ?? new ModelRunner(model), layout }, id, ex, rng ?? clientStream(spec.seed, id));
 }
 
-export type FederationOptions = Pick<RunOptions, 'transport' | 'timeoutMs' | 'remote' | 'clientData' | 'broadcaster'>;
+export type FederationOptions = Pick<RunOptions, 'transport' | 'timeoutMs' | 'remote' | 'clientData' | 'broadcaster' | keyof RunObjects>;
 
+/**
+ * The run's parties before its first round. Built-in parts come by name from the spec; where the
+ * spec says 'custom', `options.model`, `options.defense` or `options.strategy` is the user's object,
+ * and the federation's spec records its name (spec.custom).
+ */
 export function createFederation(input: FederatedSpec, data: RunData, options: FederationOptions = {}): Federation {
-  const spec = parseSpec(input);
-  const model = modelOf(spec, shapeOf(data.train ?? data.test));
+  const parts = runParts(input, options);
+  const spec = parts.spec;
+  const model = parts.model(shapeOf(data.train ?? data.test));
   const runner = new ModelRunner(model);
   const layout: ModelLayout = { params: layoutOf(model.params), buffers: layoutOf(model.buffers) };
   const s = streams(spec.seed);
   const remote = options.remote?.proxies;
   if (remote && remote.length !== spec.clients) throw new Error(`federated run: ${remote.length} remote clients for a run of ${spec.clients}`);
-  const clients = remote ? [] : clientExamples(spec, data, s.partition, options.clientData).map((ex, id) => clientOf(spec, { runner, layout }, id, ex, s.nextClient()));
-  const strategy = createStrategy({ ...spec, lrAt: lrSchedule(spec) });
+  const clients = remote ? [] : clientExamples(spec, data, s.partition, options.clientData).map((ex, id) => clientOf(parts, { runner, layout }, id, ex, s.nextClient()));
+  const strategy = parts.strategy;
   const optimizer = createSgd(strategy.serverOptimizer);
   const initial = new Replica(layout, initParams(model.params, spec.seed), initParams(model.buffers, spec.seed), optimizer.options, optimizer.init(layout.params), 0);
   const wrap = options.transport ?? ((p: ClientProxy) => p);
@@ -212,7 +215,7 @@ export async function runFederated(spec: FederatedSpec, data: RunData, options: 
     throw new Error('federated run: remote clients keep their state themselves; a checkpoint needs them to save it (RemoteClients.saveStates)');
   }
   let fed = createFederation(spec, data, options);
-  if (options.resume) fed = resumeFrom(fed, options.resume, remote);
+  if (options.resume) fed = resumeFrom(fed, options.resume, remote, options.defense);
   remote?.ready?.(fed.server);
   const { server, runner, test, history } = fed;
   const s = fed.spec;
@@ -244,8 +247,8 @@ export async function runFederated(spec: FederatedSpec, data: RunData, options: 
   };
 }
 
-function resumeFrom(fed: Federation, dir: string, remote?: RemoteClients): Federation {
-  const cp = loadCheckpoint(dir, fed.layout);
+function resumeFrom(fed: Federation, dir: string, remote?: RemoteClients, defense?: RunObjects['defense']): Federation {
+  const cp = loadCheckpoint(dir, fed.layout, defense);
   // More rounds than first planned continue the same run, unless the schedule spans the rounds.
   const refusal = resumeRefusal(dir, cp.spec, fed.spec, 'rounds');
   if (refusal) throw new Error(refusal);

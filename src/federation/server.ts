@@ -6,7 +6,7 @@
 import { Rng, type RngState } from '../common/rng.js';
 import type { ClientProxy } from './client.js';
 import { type ModelLayout, type Replica, stateLayout } from './replica.js';
-import type { FitResult, Strategy } from './strategy.js';
+import { aggregateRound, configureRound, type FitResult, type Strategy } from './strategy.js';
 import type { BroadcasterParty } from './aligned.js';
 import { decodeWithTensors, encodeMessage, encodeWithTensors, EVERYONE, type SharedPositions } from './wire.js';
 
@@ -83,9 +83,9 @@ export class FederatedServer {
     const round = model.round + 1;
     const up0 = sum(this.bytesUp);
     const down0 = sum(this.bytesDown);
-    const sampled = strategy.sample(round, clients.length, this.rng);
+    const { clients: sampled, task } = configureRound(strategy, round, clients.length, this.rng);
     const aligned = this.setup.broadcaster !== undefined;
-    const fit = encodeMessage({ type: 'fit', round, modelRound: model.round, task: { ...strategy.task(round), ...(aligned ? { aligned } : {}) } });
+    const fit = encodeMessage({ type: 'fit', round, modelRound: model.round, task: { ...task, ...(aligned ? { aligned } : {}) } });
     const dropped: Dropout[] = [];
     let answers = await this.gather(sampled, (c) => this.train(c, fit), dropped);
     let shared: SharedPositions | undefined;
@@ -120,7 +120,7 @@ export class FederatedServer {
     const listeners = clients.filter((c) => this.inSync[c.id]);
     // Values only where every listener holds the common set (it took part in this round's commit).
     const valuesOnly = shared && listeners.every((c) => results.some((r) => r.clientId === c.id)) ? shared : undefined;
-    const broadcast = encodeWithTensors({ type: 'broadcast', round, lr }, EVERYONE, 'aggregate', strategy.aggregate(layout, results), valuesOnly);
+    const broadcast = encodeWithTensors({ type: 'broadcast', round, lr }, EVERYONE, 'aggregate', aggregateRound(strategy, round, layout, results), valuesOnly);
     model.applyBroadcast(broadcast, valuesOnly);
     await Promise.all(listeners.map(async (c) => {
       this.bytesDown[c.id]! += broadcast.length;

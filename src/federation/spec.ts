@@ -1,5 +1,9 @@
 // A federated run as plain data: everything that decides its result, and nothing else (no paths,
 // no callbacks), so that a checkpoint can record it and a resumed run can be checked against it.
+// A user's own model, defense or strategy is an object, not data: the spec names it 'custom' (model
+// { name: 'custom' }, defense { name: 'custom', options }, algorithm 'custom'), the object comes in
+// createFederation's options, and the run's spec records the object's name in `custom`; a run
+// resumed from its checkpoint must be given objects of the same names again.
 import { z } from 'zod';
 import { FEDERATED_DEFENSE_NAMES } from '../defenses/index.js';
 import { MODEL_NAMES } from '../models/index.js';
@@ -13,20 +17,26 @@ export const partitionSchema = z.discriminatedUnion('kind', [
 ]);
 export type Partition = z.infer<typeof partitionSchema>;
 
+/** The name in a spec of a part the user supplies as an object. */
+export const CUSTOM = 'custom';
+
+const builtInModel = z.object({ name: z.enum(MODEL_NAMES), width: z.number().positive(), init: z.enum(['dlg', 'torch', 'xavier']) });
+const customName = z.string().min(1);
+
 export const specSchema = z
   .object({
     dataset: z.enum(['mnist', 'cifar10']),
     /** Train on the first N training images only (quick runs and tests). */
     trainLimit: positiveInt.optional(),
     testLimit: positiveInt.optional(),
-    model: z.object({ name: z.enum(MODEL_NAMES), width: z.number().positive(), init: z.enum(['dlg', 'torch', 'xavier']) }),
+    model: z.discriminatedUnion('name', [builtInModel, z.object({ name: z.literal(CUSTOM) })]),
     clients: positiveInt,
     rounds: positiveInt,
     /** Examples per client per local step. */
     batchSize: positiveInt,
     partition: partitionSchema,
     fraction: z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]'),
-    algorithm: z.enum(['clsgd', 'fedavg']),
+    algorithm: z.enum(['clsgd', 'fedavg', CUSTOM]),
     localSteps: positiveInt,
     lr: z.number().positive(),
     /** constant; cosine from lr to 0 over the rounds; step: lrSteps [[round, lr], ...] from that round on. */
@@ -35,10 +45,13 @@ export const specSchema = z
     momentum: z.number().min(0).max(1),
     weightDecay: z.number().min(0),
     serverLr: z.number().positive(),
-    defense: z.object({ name: z.enum(FEDERATED_DEFENSE_NAMES as [string, ...string[]]), options: z.record(z.unknown()) }),
+    /** A custom defense's options are recorded as given (the object itself was made from them, or not). */
+    defense: z.object({ name: z.enum([...FEDERATED_DEFENSE_NAMES, CUSTOM] as unknown as [string, ...string[]]), options: z.record(z.unknown()) }),
     seed: z.number().int(),
     /** Test accuracy every N rounds (0: after the last round only). */
     evalEvery: z.number().int().min(0),
+    /** The names of the user's objects where the spec says 'custom' (filled in by createFederation). */
+    custom: z.object({ model: customName, defense: customName, strategy: customName }).partial().strict().optional(),
   })
   .strict()
   .superRefine((s, ctx) => {

@@ -3,12 +3,12 @@
 // which optimizer the server applies to the result. The defense is none of its business.
 import type { Rng } from '../common/rng.js';
 import { sizeOf, type NamedTensor, type TensorList } from '../common/tensors.js';
-import { denseUpdate, type ClientUpdate, type UpdateTensor } from '../common/update.js';
+import { checkUpdate, denseUpdate, type ClientUpdate, type UpdateTensor } from '../common/update.js';
 import { meanUpdates, restrictToSupport, supportUnion } from '../aggregation/index.js';
 import { encodedSize } from '../codec/index.js';
 import type { SgdOptionsInput } from '../optim/index.js';
-import type { ModelLayout } from './replica.js';
-import type { FitTask } from './wire.js';
+import { stateLayout, type ModelLayout } from './replica.js';
+import { fitTaskSchema, type FitTask } from './wire.js';
 
 /** One client's decoded answer. */
 export interface FitResult {
@@ -20,16 +20,30 @@ export interface FitResult {
   tensors: ClientUpdate;
 }
 
+/** What a strategy asks of a round (Flower's configure_fit): who trains, and how. */
+export interface FitConfig {
+  /** The clients that train, distinct ids in 0..clientCount-1, increasing. */
+  clients: number[];
+  /** What each of them computes: a gradient at the current model, or a local-SGD delta. */
+  task: FitTask;
+}
+
+/**
+ * A federated algorithm in Flower's terms: configureFit picks the round's clients and their task,
+ * aggregateFit combines their answers into the update every party's server optimizer steps with.
+ * The built-ins are createStrategy's CL-SGD and FedAvg; a user's own object runs the same way
+ * (createFederation's `strategy` option, with the spec's algorithm 'custom'). Its state, if any,
+ * is not checkpointed: draw randomness from the `rng` given (the server's stream, which is).
+ */
 export interface Strategy {
-  readonly name: 'clsgd' | 'fedavg';
-  /** The optimizer every party applies to the broadcast aggregate (its lr is set per round). */
+  /** Recorded in the run's spec (`custom.strategy`) when the strategy is a user's own. */
+  readonly name: string;
+  /** The optimizer every party applies to the broadcast aggregate (its lr is serverLr(round)). */
   readonly serverOptimizer: SgdOptionsInput;
-  /** The clients that train in `round`, increasing. */
-  sample(round: number, clientCount: number, rng: Rng): number[];
-  task(round: number): FitTask;
+  configureFit(round: number, clientCount: number, rng: Rng): FitConfig;
+  /** One entry per parameter (dense or sparse), then the batch-norm buffers dense, in the model's layout. */
+  aggregateFit(round: number, layout: ModelLayout, results: readonly FitResult[]): ClientUpdate;
   serverLr(round: number): number;
-  /** The broadcast tensors: per parameter the weighted mean, sparse where that is smaller; then the mean buffers. */
-  aggregate(layout: ModelLayout, results: readonly FitResult[]): ClientUpdate;
 }
 
 export interface StrategyOptions {
@@ -51,23 +65,55 @@ export interface StrategyOptions {
 export function createStrategy(o: StrategyOptions): Strategy {
   if (!(o.fraction > 0 && o.fraction <= 1)) throw new Error(`strategy: fraction must be in (0, 1], got ${o.fraction}`);
   if (o.algorithm === 'clsgd' && o.localSteps !== 1) throw new Error(`strategy: CL-SGD takes one local step per round, got localSteps ${o.localSteps} (use fedavg)`);
-  const common = { sample: (round: number, n: number, rng: Rng) => sampleClients(n, o.fraction, rng), aggregate };
+  const aggregateFit = (_round: number, layout: ModelLayout, results: readonly FitResult[]) => weightedMean(layout, results);
   if (o.algorithm === 'clsgd') {
     return {
-      ...common,
       name: 'clsgd',
       serverOptimizer: { lr: o.lrAt(1), momentum: o.momentum, weightDecay: o.weightDecay },
-      task: () => ({ payload: 'gradient', localSteps: 1, lr: 0, weightDecay: 0 }),
+      configureFit: (_round, n, rng) => ({ clients: sampleClients(n, o.fraction, rng), task: { payload: 'gradient', localSteps: 1, lr: 0, weightDecay: 0 } }),
+      aggregateFit,
       serverLr: (round) => o.lrAt(round),
     };
   }
   return {
-    ...common,
     name: 'fedavg',
     serverOptimizer: { lr: o.serverLr },
-    task: (round) => ({ payload: 'delta', localSteps: o.localSteps, lr: o.lrAt(round), weightDecay: o.weightDecay }),
+    configureFit: (round, n, rng) => ({
+      clients: sampleClients(n, o.fraction, rng),
+      task: { payload: 'delta', localSteps: o.localSteps, lr: o.lrAt(round), weightDecay: o.weightDecay },
+    }),
+    aggregateFit,
     serverLr: () => o.serverLr,
   };
+}
+
+/** The strategy's configureFit, checked (a user's strategy is code the toolkit did not write): one line naming it and the round. */
+export function configureRound(strategy: Strategy, round: number, clientCount: number, rng: Rng): FitConfig {
+  const c = strategy.configureFit(round, clientCount, rng);
+  const at = `strategy ${strategy.name}: configureFit(round ${round})`;
+  const ids = c?.clients;
+  if (!Array.isArray(ids) || ids.length === 0) throw new Error(`${at} chose no clients`);
+  ids.forEach((id, k) => {
+    if (!Number.isInteger(id) || id < 0 || id >= clientCount) throw new Error(`${at}: client ${id} is not in 0..${clientCount - 1}`);
+    if (k > 0 && id <= ids[k - 1]!) throw new Error(`${at}: clients must be distinct and increasing (${ids[k - 1]} then ${id})`);
+  });
+  const task = fitTaskSchema.safeParse(c.task);
+  if (!task.success) throw new Error(`${at}: task: ${task.error.issues.map((i) => `${i.path.join('.') || 'task'}: ${i.message}`).join('; ')}`);
+  if (task.data.payload === 'gradient' && task.data.localSteps !== 1) throw new Error(`${at}: a gradient payload takes one local step, not ${task.data.localSteps}`);
+  // Whether clients answer with ADGP proposals is the run's defense's business, not the strategy's.
+  const { aligned: _aligned, ...plain } = task.data;
+  return { clients: [...ids], task: plain };
+}
+
+/** The strategy's aggregateFit, checked against the model's layout: one line naming it and the round. */
+export function aggregateRound(strategy: Strategy, round: number, layout: ModelLayout, results: readonly FitResult[]): ClientUpdate {
+  const update = strategy.aggregateFit(round, layout, results);
+  try {
+    checkUpdate(update, stateLayout(layout));
+  } catch (e) {
+    throw new Error(`strategy ${strategy.name}: aggregateFit(round ${round}): ${(e as Error).message}`);
+  }
+  return update;
 }
 
 /** ceil(fraction * n), at least one (the tolerance keeps 0.3 * 10 at 3). */
@@ -83,11 +129,12 @@ export function sampleClients(n: number, fraction: number, rng: Rng): number[] {
 }
 
 /**
- * Weighted by examples, as the mean of equal-size batches' mean gradients equals the union batch's
- * gradient. A parameter tensor goes down as the union of the clients' supports when that encodes
- * smaller than dense: positions outside the union are exactly zero in the mean.
+ * CL-SGD's and FedAvg's aggregate, for a user's strategy to reuse. Weighted by examples, as the
+ * mean of equal-size batches' mean gradients equals the union batch's gradient. A parameter tensor
+ * goes down as the union of the clients' supports when that encodes smaller than dense: positions
+ * outside the union are exactly zero in the mean.
  */
-function aggregate(layout: ModelLayout, results: readonly FitResult[]): ClientUpdate {
+export function weightedMean(layout: ModelLayout, results: readonly FitResult[]): ClientUpdate {
   const np = layout.params.length;
   const weights = results.map((r) => r.examples);
   const params = meanUpdates(layout.params, results.map((r) => r.tensors.slice(0, np)), { weights });
