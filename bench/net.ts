@@ -81,8 +81,11 @@ export async function benchNet(): Promise<{ table: string; json: Record<string, 
   const data = await loadDataset('mnist');
   const rows: string[][] = [];
   const json: Record<string, number> = {};
+  // DGP_BENCH_NET=mlp_100,lenet_10 runs only those configurations.
+  const only = process.env['DGP_BENCH_NET']?.split(',');
   for (const model of ['mlp', 'lenet'] as const) {
     for (const clients of [10, 100]) {
+      if (only && !only.includes(`${model}_${clients}`)) continue;
       const spec = specOf(model, clients);
       const local = await inProcess(spec, data);
       const net = await overTls(spec, data);

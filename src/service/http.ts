@@ -16,6 +16,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Code, ConnectError, cors, createContextKey, createContextValues, type ConnectRouter, type HandlerContext, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter, type ConnectNodeAdapterOptions } from '@connectrpc/connect-node';
 import type { AccessList, Principal } from './auth.js';
+import { WINDOW_BYTES } from './protocol.js';
 
 export interface Limits {
   authDeadlineMs: number;
@@ -127,7 +128,8 @@ export async function startServiceServer(o: ServiceServerOptions): Promise<Servi
   });
   const unauthed = connectNodeAdapter({ ...common, readMaxBytes: limits.unauthenticatedMaxBytes, interceptors: [reject] });
 
-  const settings = { maxConcurrentStreams: limits.maxConcurrentStreams };
+  // Wide flow-control windows (see transport.ts): answers of a few MiB arrive without waiting on the server.
+  const settings = { maxConcurrentStreams: limits.maxConcurrentStreams, initialWindowSize: WINDOW_BYTES };
   const server = o.tls
     ? createSecureServer({ cert: o.tls.cert, key: o.tls.key, allowHTTP1: true, settings, handshakeTimeout: limits.authDeadlineMs })
     : createH2c({ settings });
@@ -174,6 +176,13 @@ export async function startServiceServer(o: ServiceServerOptions): Promise<Servi
   });
   // Sessions whose peer misbehaves at the HTTP/2 level end there; the server goes on.
   server.on('sessionError', () => {});
+  server.on('session', (session) => {
+    try {
+      session.setLocalWindowSize(WINDOW_BYTES);
+    } catch {
+      // A session torn down before it started: nothing to widen.
+    }
+  });
 
   const origins = new Set(o.corsOrigins ?? []);
   server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {

@@ -7,6 +7,13 @@ export const PROTOCOL_VERSION = 1;
 /** Payloads larger than this travel as several messages of one task or answer. */
 export const DEFAULT_CHUNK_BYTES = 1 << 20;
 
+/**
+ * HTTP/2's default flow-control windows (64 KiB a stream and a connection) make a sender wait on
+ * a busy receiver's window updates while it pushes a model, a broadcast or an answer: both ends
+ * open them this wide.
+ */
+export const WINDOW_BYTES = 16 * 1024 * 1024;
+
 export function digest(bytes: Uint8Array): Uint8Array {
   return sha256(bytes);
 }

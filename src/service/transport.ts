@@ -1,10 +1,11 @@
 // How a Node party reaches a service: the Connect protocol (binary) over HTTP/2, TLS checked
 // against the run's CA, and the party's credential on every call. A browser client makes the same
 // calls through @connectrpc/connect-web.
+import type { Http2Session } from 'node:http2';
 import type { Transport } from '@connectrpc/connect';
-import { createConnectTransport } from '@connectrpc/connect-node';
+import { createConnectTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import type { Credential } from './auth.js';
-import { authInterceptor } from './protocol.js';
+import { authInterceptor, WINDOW_BYTES } from './protocol.js';
 
 export interface TransportOptions {
   url: string;
@@ -13,6 +14,21 @@ export interface TransportOptions {
   ca?: Buffer;
   /** The largest message accepted from the service. */
   readMaxBytes?: number;
+}
+
+/** A session manager that opens each connection's flow-control window wide (WINDOW_BYTES). */
+class WideSessionManager extends Http2SessionManager {
+  private widened = new WeakSet<Http2Session>();
+
+  override async request(...args: Parameters<Http2SessionManager['request']>) {
+    const stream = await super.request(...args);
+    const session = stream.session;
+    if (session && !this.widened.has(session)) {
+      this.widened.add(session);
+      session.setLocalWindowSize(WINDOW_BYTES);
+    }
+    return stream;
+  }
 }
 
 export function nodeTransport(o: TransportOptions): Transport {
@@ -30,9 +46,10 @@ export function nodeTransport(o: TransportOptions): Transport {
     interceptors: [authInterceptor(o.credential)],
     acceptCompression: [],
     readMaxBytes: o.readMaxBytes ?? 64 * 1024 * 1024,
-    nodeOptions: o.ca ? { ca: o.ca } : {},
     // Notice a dead connection between rounds instead of waiting on it.
-    pingIntervalMs: 10_000,
-    pingTimeoutMs: 10_000,
+    sessionManager: new WideSessionManager(o.url, { pingIntervalMs: 10_000, pingTimeoutMs: 10_000 }, {
+      ...(o.ca ? { ca: o.ca } : {}),
+      settings: { initialWindowSize: WINDOW_BYTES },
+    }),
   });
 }
