@@ -1,9 +1,11 @@
 // A federated run as plain data: everything that decides its result, and nothing else (no paths,
 // no callbacks), so that a checkpoint can record it and a resumed run can be checked against it.
 import { z } from 'zod';
-import { FEDERATED_DEFENSE_NAMES } from '../defenses/index.js';
+import { FEDERATED_DEFENSE_NAMES, updateSupport } from '../defenses/index.js';
 import { MODEL_NAMES } from '../models/index.js';
 import { cosineSchedule, stepSchedule } from '../optim/index.js';
+import { MAX_CLIENTS } from '../secagg/index.js';
+import { clientsPerRound } from './strategy.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -39,6 +41,17 @@ export const specSchema = z
     seed: z.number().int(),
     /** Test accuracy every N rounds (0: after the last round only). */
     evalEvery: z.number().int().min(0),
+    /**
+     * Secure aggregation (src/secagg, Bonawitz et al.): the server learns only the sum of the sampled
+     * clients' updates. threshold: the clients that must remain for a round to finish (and the
+     * coalition that could unmask one client); clip: every entry is clipped to [-clip, clip];
+     * neighbours: SecAgg+ (each client masks with this many others). Absent: plain aggregation.
+     */
+    secureAggregation: z.object({
+      threshold: z.number().int().min(2).max(MAX_CLIENTS),
+      clip: z.number().positive().finite(),
+      neighbours: z.number().int().min(2).max(MAX_CLIENTS - 1).multipleOf(2, 'must be even').optional(),
+    }).strict().optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -47,7 +60,24 @@ export const specSchema = z
     }
     if (s.schedule === 'step' && s.lrSteps.length === 0) ctx.addIssue({ code: 'custom', path: ['lrSteps'], message: 'a step schedule needs ROUND:LR milestones' });
     if (s.lrSteps.some(([r], i) => i > 0 && r <= s.lrSteps[i - 1]![0])) ctx.addIssue({ code: 'custom', path: ['lrSteps'], message: 'milestone rounds must increase' });
+    const problem = s.secureAggregation ? secureAggregationProblem(s, s.secureAggregation) : null;
+    if (problem) ctx.addIssue({ code: 'custom', path: ['secureAggregation', problem.field], message: problem.message });
   });
+
+/** Why a run cannot aggregate securely as asked (the field at fault), or null. */
+export function secureAggregationProblem(
+  s: { clients: number; fraction: number; defense: { name: string } },
+  o: { threshold: number; neighbours?: number },
+): { field: 'threshold' | 'neighbours' | 'clients' | 'defense'; message: string } | null {
+  const m = clientsPerRound(s.clients, s.fraction);
+  if (m > MAX_CLIENTS) return { field: 'clients', message: `secure aggregation takes at most ${MAX_CLIENTS} clients per round (Shamir shares over GF(256)); this run samples ${m}` };
+  if (o.threshold > m) return { field: 'threshold', message: `${o.threshold} exceeds the ${m} clients sampled per round: no round could finish` };
+  if (o.neighbours !== undefined && o.threshold > o.neighbours + 1) return { field: 'threshold', message: `${o.threshold} exceeds neighbours + 1 = ${o.neighbours + 1}, the share holders of one client under SecAgg+` };
+  if (updateSupport(s.defense.name) === 'sparse') {
+    return { field: 'defense', message: `${s.defense.name} sends each client's values at positions of its own choosing, which cannot be summed securely; use adgp (every client's values at one common set) or a dense defense (none, dp, qsgd, signsgd)` };
+  }
+  return null;
+}
 
 export type FederatedSpec = z.infer<typeof specSchema>;
 

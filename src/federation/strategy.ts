@@ -7,8 +7,10 @@ import { denseUpdate, type ClientUpdate, type UpdateTensor } from '../common/upd
 import { meanUpdates, restrictToSupport, supportUnion } from '../aggregation/index.js';
 import { encodedSize } from '../codec/index.js';
 import type { SgdOptionsInput } from '../optim/index.js';
+import type { SecureSum } from '../secagg/index.js';
 import type { ModelLayout } from './replica.js';
-import type { FitTask } from './wire.js';
+import { aggregateOfSum, type SecureAggregate } from './secure-vector.js';
+import type { FitTask, SharedPositions } from './wire.js';
 
 /** One client's decoded answer. */
 export interface FitResult {
@@ -30,6 +32,11 @@ export interface Strategy {
   serverLr(round: number): number;
   /** The broadcast tensors: per parameter the weighted mean, sparse where that is smaller; then the mean buffers. */
   aggregate(layout: ModelLayout, results: readonly FitResult[]): ClientUpdate;
+  /**
+   * Under secure aggregation: the same weighted mean (at ADGP's common set, or dense) and the
+   * round's figures, from the secure sum of the clients' vectors alone (secure-vector.ts).
+   */
+  aggregateSum(layout: ModelLayout, sum: SecureSum, options: { clip: number; shared?: SharedPositions }): SecureAggregate;
 }
 
 export interface StrategyOptions {
@@ -51,7 +58,11 @@ export interface StrategyOptions {
 export function createStrategy(o: StrategyOptions): Strategy {
   if (!(o.fraction > 0 && o.fraction <= 1)) throw new Error(`strategy: fraction must be in (0, 1], got ${o.fraction}`);
   if (o.algorithm === 'clsgd' && o.localSteps !== 1) throw new Error(`strategy: CL-SGD takes one local step per round, got localSteps ${o.localSteps} (use fedavg)`);
-  const common = { sample: (round: number, n: number, rng: Rng) => sampleClients(n, o.fraction, rng), aggregate };
+  const common = {
+    sample: (round: number, n: number, rng: Rng) => sampleClients(n, o.fraction, rng),
+    aggregate,
+    aggregateSum: (layout: ModelLayout, sum: SecureSum, a: { clip: number; shared?: SharedPositions }) => aggregateOfSum(layout, sum, a.clip, a.shared),
+  };
   if (o.algorithm === 'clsgd') {
     return {
       ...common,
