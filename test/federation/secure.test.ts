@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FederatedSpec } from '../../src/federation/index.js';
-import { createFederation, parseSpec } from '../../src/federation/index.js';
-import { secureInput } from '../../src/federation/secure-vector.js';
+import { createFederation, parseSpec, secureInput } from '../../src/federation/index.js';
 import { sparseUpdate } from '../../src/common/update.js';
 import { makeDataset } from '../../src/data/types.js';
 import { assertClose, recorder, secaggKind } from './secure-helpers.js';
