@@ -96,6 +96,12 @@ export interface GroundTruth {
   gradient: TensorList;
   /** What the defense reported on this update (relative gradient distance, kept fraction...). */
   defense: DefenseReport;
+  /**
+   * What the attacker is after: 'batch' (default), the batch behind one client's update, each
+   * image matched to one reconstruction; 'any' (the aggregate of several clients), any of the
+   * images behind it: each reconstruction is scored against the image it matches best.
+   */
+  target?: 'batch' | 'any';
 }
 
 export interface AttackCase {

@@ -1,0 +1,95 @@
+// The cases of one ADGP round of N clients, each with its own batch, as two servers see it: one
+// that reads each client's upload (ADGP alone: values at the common set, whose positions it
+// knows), and one under secure aggregation, which learns only the mean of the N uploads (made
+// here by src/secagg's protocol itself, as the federated round makes it). The attacker of the
+// aggregate targets any of the N clients' images: its ground truth holds all of them and each
+// reconstruction is scored against the one it matches best (evaluate.ts).
+import type { TensorList } from '../common/tensors.js';
+import { layoutOf, sparseUpdate, type ClientUpdate } from '../common/update.js';
+import { type Dataset, getBatch } from '../data/index.js';
+import { adgpClient, broadcasterOptionsOf, createBroadcaster, measure } from '../defenses/index.js';
+import type { Model } from '../models/index.js';
+import { aggregateSecurely, seededRandom } from '../secagg/index.js';
+import { oneHotLabels } from '../train/evaluate.js';
+import { type AttackCase, type ModelState, runnerFor } from './case.js';
+import type { ThreatModel } from './threat.js';
+
+export interface RoundCaseSpec {
+  model: Model;
+  state: ModelState;
+  data: Dataset;
+  /** Per client, the indices of its batch in `data` (N >= 2 clients, equal batches). */
+  batches: readonly (readonly number[])[];
+  /** ADGP's options, the clients' and the broadcaster's (pTop, pKeep, protectTop). */
+  adgp?: Record<string, unknown>;
+  /** Secure aggregation's clip (every entry is clipped to it before it is quantised). */
+  clip: number;
+  seed: number;
+  knows?: { labels?: boolean; batchSize?: boolean; positions?: boolean };
+}
+
+export interface RoundCases {
+  /** What a server without secure aggregation sees: each client's upload at the common set. */
+  perClient: AttackCase[];
+  /** What a server under secure aggregation sees: the mean of the N uploads, nothing else. */
+  aggregate: AttackCase;
+}
+
+export async function buildRoundCases(spec: RoundCaseSpec): Promise<RoundCases> {
+  const n = spec.batches.length;
+  if (n < 2) throw new Error(`buildRoundCases: a round needs at least 2 clients, got ${n}`);
+  const b = spec.batches[0]!.length;
+  if (b === 0 || spec.batches.some((x) => x.length !== b)) throw new Error('buildRoundCases: every client needs a batch of the same, positive size');
+  const { model, data } = spec;
+  const params = spec.state.params;
+  const options = spec.adgp ?? {};
+  const client = adgpClient(options);
+  const layout = layoutOf(params);
+  const steps = await Promise.all(spec.batches.map(async (indices) => {
+    const batch = getBatch(data, [...indices], { normalize: true });
+    const { grads } = await runnerFor(model).lossAndGrad(params, batch.x, batch.shape, oneHotLabels(batch.y, model.numClasses));
+    return { batch, grads, ...client.propose(grads, client.init(layout)) };
+  }));
+  const common = createBroadcaster(broadcasterOptionsOf(options)).decide(layout, steps.map((s) => s.bands));
+  const uploads = steps.map((s) => client.upload(s.pending, client.init(layout), common));
+  const knows = spec.knows ?? {};
+  const threatOf = (update: ClientUpdate, labels: Int32Array, examples: number, aggregateOf?: number): ThreatModel => ({
+    model,
+    params,
+    buffers: model.buffers.length > 0 ? spec.state.buffers : undefined,
+    round: spec.state.round,
+    training: true,
+    update,
+    ...(aggregateOf ? { aggregateOf } : {}),
+    defense: aggregateOf ? `adgp, secure aggregate of ${aggregateOf}` : 'adgp',
+    positionsVisible: knows.positions ?? true,
+    labels: knows.labels ? labels : undefined,
+    batchSize: knows.batchSize ? examples : undefined,
+    data: { channels: data.channels, height: data.height, width: data.width, mean: [...data.mean], std: [...data.std], numClasses: model.numClasses },
+  });
+  const perClient = steps.map((s, k): AttackCase => ({
+    threat: threatOf(uploads[k]!.update, Int32Array.from(s.batch.y), b),
+    truth: { x: s.batch.x, labels: Int32Array.from(s.batch.y), shape: s.batch.shape, gradient: s.grads, defense: uploads[k]!.report },
+  }));
+
+  // The server's view under secure aggregation: the protocol's sum of the N uploads, over N.
+  const inputs = new Map(uploads.map((u, k) => [k, Float32Array.from(u.update.flatMap((t) => Array.from(t.values)))]));
+  const threshold = Math.max(2, Math.ceil((2 * n) / 3));
+  const { sum, contributors } = await aggregateSecurely(inputs, { round: 1, threshold, clip: spec.clip, random: seededRandom(spec.seed) });
+  let at = 0;
+  const mean: ClientUpdate = common.tensors.map((t, i) => {
+    const values = new Float32Array(t.indices.length);
+    for (let j = 0; j < values.length; j++) values[j] = sum[at++]! / contributors.length;
+    return sparseUpdate(t.name, layout[i]!.shape, t.indices.slice(), values);
+  });
+  const meanGradient: TensorList = steps[0]!.grads.map((g, i) => ({ ...g, shape: [...g.shape], data: g.data.map((_, j) => steps.reduce((a, s) => a + s.grads[i]!.data[j]!, 0) / n) }));
+  const x = new Float32Array(steps.reduce((a, s) => a + s.batch.x.length, 0));
+  steps.reduce((o, s) => (x.set(s.batch.x, o), o + s.batch.x.length), 0);
+  const labels = Int32Array.from(steps.flatMap((s) => Array.from(s.batch.y)));
+  const [, c, h, w] = steps[0]!.batch.shape;
+  const aggregate: AttackCase = {
+    threat: threatOf(mean, labels, n * b, n),
+    truth: { x, labels, shape: [n * b, c, h, w], gradient: meanGradient, defense: measure(meanGradient, mean), target: 'any' },
+  };
+  return { perClient, aggregate };
+}
