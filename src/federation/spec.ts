@@ -10,12 +10,12 @@ import { clientsPerRound } from './strategy.js';
 const positiveInt = z.number().int().positive();
 
 /**
- * Secure aggregation's default clip: every entry a client masks is clipped to [-clip, clip]. The
- * largest entry of 500 MNIST rounds (LeNet and MLP; ADGP, undefended and DP) was below it by a
- * wide margin (docs/secure-aggregation.md), and with n clients it costs about n x clip / 2^32 per
- * entry of the mean in precision.
+ * Secure aggregation's default clip: every entry a client masks is clipped to [-clip, clip]. Over
+ * 500 MNIST rounds of 10 clients (LeNet and MLP; ADGP, undefended and DP) the largest entry any
+ * client sent was 0.92 and 99.9 % were below 0.32 (scripts/secagg-magnitudes.ts), so 4 leaves a
+ * margin of 4; it costs about n x 4 / 2^32 per entry of the mean (9e-9 for 10 clients).
  */
-export const DEFAULT_SECURE_CLIP = 1;
+export const DEFAULT_SECURE_CLIP = 4;
 
 export const partitionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('iid') }),
