@@ -11,7 +11,7 @@ import { adgpClient, broadcasterOptionsOf, createBroadcaster, measure } from '..
 import type { Model } from '../models/index.js';
 import { aggregateSecurely, seededRandom } from '../secagg/index.js';
 import { oneHotLabels } from '../train/evaluate.js';
-import { type AttackCase, type ModelState, runnerFor } from './case.js';
+import { type AttackCase, type Knowledge, type ModelState, runnerFor, serverView } from './case.js';
 import type { ThreatModel } from './threat.js';
 
 export interface RoundCaseSpec {
@@ -25,7 +25,7 @@ export interface RoundCaseSpec {
   /** Secure aggregation's clip (every entry is clipped to it before it is quantised). */
   clip: number;
   seed: number;
-  knows?: { labels?: boolean; batchSize?: boolean; positions?: boolean };
+  knows?: Knowledge;
 }
 
 export interface RoundCases {
@@ -52,23 +52,11 @@ export async function buildRoundCases(spec: RoundCaseSpec): Promise<RoundCases> 
   }));
   const common = createBroadcaster(broadcasterOptionsOf(options)).decide(layout, steps.map((s) => s.bands));
   const uploads = steps.map((s) => client.upload(s.pending, client.init(layout), common));
-  const knows = spec.knows ?? {};
-  const threatOf = (update: ClientUpdate, labels: Int32Array, examples: number, aggregateOf?: number): ThreatModel => ({
-    model,
-    params,
-    buffers: model.buffers.length > 0 ? spec.state.buffers : undefined,
-    round: spec.state.round,
-    training: true,
-    update,
-    ...(aggregateOf ? { aggregateOf } : {}),
-    defense: aggregateOf ? `adgp, secure aggregate of ${aggregateOf}` : 'adgp',
-    positionsVisible: knows.positions ?? true,
-    labels: knows.labels ? labels : undefined,
-    batchSize: knows.batchSize ? examples : undefined,
-    data: { channels: data.channels, height: data.height, width: data.width, mean: [...data.mean], std: [...data.std], numClasses: model.numClasses },
+  const threatOf = (update: ClientUpdate, labels: Int32Array, aggregateOf?: number): ThreatModel => serverView({
+    model, params, state: spec.state, update, defense: aggregateOf ? `adgp, secure aggregate of ${aggregateOf}` : 'adgp', knows: spec.knows, labels, data, aggregateOf,
   });
   const perClient = steps.map((s, k): AttackCase => ({
-    threat: threatOf(uploads[k]!.update, Int32Array.from(s.batch.y), b),
+    threat: threatOf(uploads[k]!.update, Int32Array.from(s.batch.y)),
     truth: { x: s.batch.x, labels: Int32Array.from(s.batch.y), shape: s.batch.shape, gradient: s.grads, defense: uploads[k]!.report },
   }));
 
@@ -88,7 +76,7 @@ export async function buildRoundCases(spec: RoundCaseSpec): Promise<RoundCases> 
   const labels = Int32Array.from(steps.flatMap((s) => Array.from(s.batch.y)));
   const [, c, h, w] = steps[0]!.batch.shape;
   const aggregate: AttackCase = {
-    threat: threatOf(mean, labels, n * b, n),
+    threat: threatOf(mean, labels, n),
     truth: { x, labels, shape: [n * b, c, h, w], gradient: meanGradient, defense: measure(meanGradient, mean), target: 'any' },
   };
   return { perClient, aggregate };

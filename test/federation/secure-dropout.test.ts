@@ -4,6 +4,9 @@
 // update, the run goes on); a client that drops before masking is left out; a client that sends a
 // message in another client's name is refused and left out.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type ClientProxy, createFederation, decodeMessage, encodeMessage, type FederatedSpec, runFederated } from '../../src/federation/index.js';
 import { initParams } from '../../src/models/index.js';
@@ -16,16 +19,11 @@ const secure: FederatedSpec = { ...base, secureAggregation: { threshold: 6, clip
 /** lr x (the mean's quantisation bound, about 2.3e-9, plus float32 rounding of two means of 10) + rounding of the step. */
 const TOLERANCE = 1e-7;
 
-/** Clients in `who` fail their fit call when it carries a secure-aggregation message of `kind`, in round 1 only. */
-function dropAt(kind: string, who: readonly number[]): (p: ClientProxy) => ClientProxy {
-  const seen = new Set<number>();
+/** Clients in `who` fail their fit call when it carries a secure-aggregation message of `kind` of round `round`. */
+function dropAt(kind: string, who: readonly number[], round = 1): (p: ClientProxy) => ClientProxy {
   return (p) => (!who.includes(p.id) ? p : {
     ...p,
-    fit: (m) => {
-      if (secaggKind(m) !== kind || seen.has(p.id)) return p.fit(m);
-      seen.add(p.id);
-      return Promise.reject(new Error('went offline'));
-    },
+    fit: (m) => (secaggKind(m) === kind && decodeMessage(m, 'secagg').control.round === round ? Promise.reject(new Error('went offline')) : p.fit(m)),
   });
 }
 
@@ -72,6 +70,22 @@ describe('dropouts under secure aggregation (10 clients, threshold 6)', () => {
     assert.deepEqual(result.history.map((e) => e.failed !== undefined), [true, false, false]);
     assert.deepEqual(result.history.map((e) => e.round), [1, 2, 3]);
     assert.ok(result.testAccuracy > 0.1, `accuracy ${result.testAccuracy}`);
+  });
+
+  it('a failed round goes into the checkpoint like any other: a resumed run equals the uninterrupted one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dgp-secure-resume-'));
+    try {
+      // Round 1 fails (5 clients drop at its unmasking); the run stops after round 2 and resumes for round 3.
+      const failRound1 = (): ((p: ClientProxy) => ClientProxy) => dropAt('unmask-request', [0, 1, 2, 3, 4], 1);
+      const whole = await runFederated(secure, data, { transport: failRound1() });
+      await runFederated({ ...secure, rounds: 2 }, data, { transport: failRound1(), checkpoint: dir, checkpointEvery: 1 });
+      const resumed = await runFederated(secure, data, { transport: failRound1(), resume: dir, checkpoint: dir });
+      assert.deepEqual(resumed.history.map((e) => e.failed !== undefined), [true, false, false]);
+      assertClose(resumed.params.map((t) => t.data), whole.params.map((t) => t.data), 0, 'resumed against uninterrupted');
+      assert.deepEqual(resumed.bytesUp, whole.bytesUp);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a client that drops before masking is left out: the sum is over the others, as plain ADGP without it', async () => {

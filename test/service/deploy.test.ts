@@ -3,16 +3,15 @@
 // equal the same run in one process on the same data (test loss, every byte count, the whole
 // history), also through ADGP's separate broadcaster and across a server killed and resumed.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Rng } from '../../src/common/rng.js';
-import { type Dataset, loadImageFolder, loadMnist, partitionIid, writeImageFolder } from '../../src/data/index.js';
+import { type Dataset, loadMnist } from '../../src/data/index.js';
 import { createClient } from '@connectrpc/connect';
 import { type FederatedResult, type FederatedSpec, runFederated } from '../../src/federation/index.js';
 import { FederationService, nodeTransport } from '../../src/service/index.js';
 import { type DgpProcess, startDgp, stopAll } from '../../scripts/processes.js';
-import { type TestDeployment, testDeployment } from './helpers.js';
+import { clientFolders, type TestDeployment, testDeployment } from './helpers.js';
 
 const CLIENTS = 3;
 const PER_CLIENT = 200;
@@ -40,15 +39,7 @@ describe('the deployment service between real processes', { concurrency: false }
 
   before(async () => {
     d = await testDeployment(CLIENTS);
-    const parts = partitionIid(CLIENTS * PER_CLIENT, CLIENTS, new Rng(5));
-    own = parts.map((indices, k) => {
-      const dir = join(d.dir, `client-${k}`);
-      writeImageFolder(dir, mnist.train, indices, (path, bytes) => {
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, bytes);
-      });
-      return loadImageFolder(dir, 'mnist');
-    });
+    own = clientFolders(d.dir, mnist.train, CLIENTS, PER_CLIENT, 5);
   });
   after(async () => {
     await stopAll(procs);

@@ -3,16 +3,15 @@
 // go through the service as fit tasks, the run survives the dropout, and up to it the history
 // equals the secure run in one process on the same data.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Rng } from '../../src/common/rng.js';
-import { type Dataset, loadImageFolder, loadMnist, partitionIid, writeImageFolder } from '../../src/data/index.js';
+import { type Dataset, loadMnist } from '../../src/data/index.js';
 import { type FederatedResult, type FederatedSpec, runFederated } from '../../src/federation/index.js';
 import { createClient } from '@connectrpc/connect';
 import { FederationService, nodeTransport } from '../../src/service/index.js';
 import { type DgpProcess, startDgp, stopAll } from '../../scripts/processes.js';
-import { type TestDeployment, testDeployment } from './helpers.js';
+import { clientFolders, type TestDeployment, testDeployment } from './helpers.js';
 
 const CLIENTS = 4;
 const ROUNDS = 20;
@@ -30,14 +29,7 @@ describe('dgp serve --secure-aggregation between real processes', { concurrency:
 
   before(async () => {
     d = await testDeployment(CLIENTS);
-    own = partitionIid(CLIENTS * 150, CLIENTS, new Rng(8)).map((indices, k) => {
-      const dir = join(d.dir, `client-${k}`);
-      writeImageFolder(dir, mnist.train, indices, (path, bytes) => {
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, bytes);
-      });
-      return loadImageFolder(dir, 'mnist');
-    });
+    own = clientFolders(d.dir, mnist.train, CLIENTS, 150, 8);
   });
   after(async () => {
     await stopAll(procs);
