@@ -34,8 +34,8 @@ export interface ExperimentSpec {
   /** LPIPS: an open backend scores every reconstruction; otherwise the records say why not. */
   lpips?: LpipsBackend | LpipsNotComputed;
   /**
-   * `defense: 'adgp'` only: the images go to the clients of ADGP rounds, `clients` to a round and
-   * `batch` each, and the server sees either each client's upload ('client') or, under secure
+   * `defense: 'adgp'` (or 'none'): the images go to the clients of rounds, `clients` to a round
+   * and `batch` each, and the server sees either each client's upload ('client') or, under secure
    * aggregation, only the mean of the round's uploads ('aggregate', entries clipped to `clip`).
    */
   round?: { clients: number; view: 'client' | 'aggregate'; clip: number };
@@ -91,7 +91,8 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
   const server = attack.name === 'rtf' ? imprintServer({ bins: spec.bins ?? 64 }) : undefined;
   const knows = { batchSize: true, labels: spec.knowLabels ?? false, positions: true };
   const round = spec.round;
-  if ((spec.defense === ADGP) !== (round !== undefined)) throw new Error('experiment: ADGP is attacked in rounds of several clients (give round: { clients, view, clip }), and only ADGP');
+  if (spec.defense === ADGP && !round) throw new Error('experiment: ADGP is attacked in rounds of several clients (give round: { clients, view, clip })');
+  if (round && spec.defense !== ADGP && spec.defense !== 'none') throw new Error(`experiment: rounds of several clients are for adgp or none, not ${spec.defense}`);
   const perGroup = batch * (round?.clients ?? 1);
   if (images % perGroup !== 0) throw new Error(`experiment: --images (${images}) must be a multiple of ${round ? `clients x batch (${round.clients} x ${batch})` : `--batch (${batch})`}`);
   const groups = images / perGroup;
@@ -105,7 +106,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
       return [await buildCase({ model: spec.model, state: spec.state, data: test, indices, defense: createDefense(spec.defense, defenseOptions), seed, knows, server })];
     }
     const batches = Array.from({ length: round.clients }, (_, c) => Array.from({ length: batch }, (_, i) => at + c * batch + i));
-    const rc = await buildRoundCases({ model: spec.model, state: spec.state, data: test, batches, adgp: defenseOptions, clip: round.clip, seed, knows });
+    const rc = await buildRoundCases({ model: spec.model, state: spec.state, data: test, batches, adgp: spec.defense === ADGP ? defenseOptions : null, clip: round.clip, seed, knows });
     return round.view === 'aggregate' ? [rc.aggregate] : rc.perClient;
   };
   const records: AttackRecord[] = [];

@@ -23,7 +23,7 @@ import { dataOptions, dataShape, openDataset } from './data.js';
 export const ATTACK_FAMILIES = ['dlg', 'ig', 'rtf'] as const;
 
 /** The row groups a table can have (--defenses). */
-export const DEFENSE_ROWS = ['none', 'dgp', 'topk', 'dp', 'adgp', 'adgp-secure'] as const;
+export const DEFENSE_ROWS = ['none', 'dgp', 'topk', 'dp', 'adgp', 'adgp-secure', 'none-secure'] as const;
 
 interface DefenseRow {
   key: (typeof DEFENSE_ROWS)[number];
@@ -47,6 +47,7 @@ function defenses(o: { pTop: number; pKeep: number; clip: number; noiseMultiplie
     ...o.noiseMultiplier.map((z) => ({ key: 'dp' as const, label: `DP σ ${+(z * o.clip).toPrecision(3)} (clip ${o.clip})`, name: 'dp', options: { clip: o.clip, noiseMultiplier: z }, sparse: false })),
     { key: 'adgp', label: `ADGP, each of ${n} clients' uploads`, name: 'adgp', options: adgp, sparse: true, round: { clients: n, view: 'client' } },
     { key: 'adgp-secure', label: `ADGP + secure aggregation: the aggregate of ${n} clients`, name: 'adgp', options: adgp, sparse: true, round: { clients: n, view: 'aggregate' } },
+    { key: 'none-secure', label: `none + secure aggregation: the aggregate of ${n} clients`, name: 'none', options: {}, sparse: false, round: { clients: n, view: 'aggregate' } },
   ];
   return rows.filter((r) => o.defenses.includes(r.key));
 }
@@ -130,7 +131,7 @@ export const privacyTableCommand: Command<typeof schema> = {
     attacks: { type: 'string', description: `attack families, comma-separated: ${ATTACK_FAMILIES.join(', ')} (rtf: Robbing the Fed, analytic: no mask-aware twin, a malicious server)`, default: 'dlg,ig,rtf' },
     defenses: {
       type: 'string',
-      description: `row groups, comma-separated: ${DEFENSE_ROWS.join(', ')} (adgp: one round of --round-clients clients, each client's upload attacked; adgp-secure: the same round under secure aggregation, its aggregate attacked; DLG and IG only)`,
+      description: `row groups, comma-separated: ${DEFENSE_ROWS.join(', ')} (adgp: one round of --round-clients clients, each client's upload attacked; adgp-secure: the same round under secure aggregation, its aggregate attacked; none-secure: the aggregate of the same clients' raw gradients; DLG and IG only)`,
       default: DEFENSE_ROWS.join(','),
     },
     'round-clients': { type: 'string', description: 'ADGP rows: clients in the attacked round (each holds --batch images: test images --first onwards)', default: '10' },
@@ -183,7 +184,7 @@ export const privacyTableCommand: Command<typeof schema> = {
         lpips,
         onProgress: (q) => bar.update(done(i) + ((q.case + q.done / q.total) * images) / q.cases, `row ${i + 1}/${plan.length}: ${p.attack} vs ${p.defense.label}`),
       });
-      const file = `${p.attack}__${p.defense.round ? `adgp-${p.defense.round.view}` : p.defense.name}${p.defense.name === 'dp' ? `-sigma${+((p.defense.options.noiseMultiplier as number) * o.clip).toPrecision(3)}` : ''}`;
+      const file = `${p.attack}__${p.defense.round ? `${p.defense.name}-${p.defense.round.view}` : p.defense.name}${p.defense.name === 'dp' ? `-sigma${+((p.defense.options.noiseMultiplier as number) * o.clip).toPrecision(3)}` : ''}`;
       writeExperiment(o.out, r, resultHead('privacy-table', withDefenseDefaults({ ...o, row: `${p.attack} vs ${p.defense.label}` }, p.defense)), { data: source }, file);
       rows.push({ attack: p.attack, model: p.model.name, defense: p.defense.label, summary: r.summary });
       // Analytic attacks report no iterations: advance the bar by the finished row.
@@ -201,7 +202,8 @@ export const privacyTableCommand: Command<typeof schema> = {
     // What 'nothing recovered' scores: the data set's mean colour as every reconstruction.
     const batch = getBatch(data.test, Array.from({ length: o.images }, (_, i) => o.first + i), { normalize: true });
     const blank = scoreReconstruction({ truth: batch.x, recon: new Float32Array(batch.x.length), shape: batch.shape, mean: data.test.mean, std: data.test.std, match: 'none' });
-    const setting = `CIFAR-10 test images ${o.first}-${o.first + o.images - 1} (${source.subset ? 'the bundled subset' : source.dir}), batch ${o.batch}, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${o.igModel === 'convnet' ? 'ConvNet (global average pooling)' : 'ConvNet with its last feature map flattened (convnet-flat)'}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${INVERTING_GRADIENTS.spec.tv}, labels recovered from the update (${o.batch === 1 ? 'iDLG rule' : 'bias-corrected counting'}); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent; '≥ 30 dB' counts the images reconstructed to at least 30 dB.${defenses(o).some((d) => d.round) ? ` ADGP rows: one round of ${o.roundClients} clients, client k holding test images ${o.first} + ${o.batch}k onwards (${o.batch} each), ADGP's common set voted from their ${o.roundClients} bands; 'each upload': every client's upload at the common set attacked on its own (what a server without secure aggregation reads), scored against its own images; 'aggregate': the mean of the ${o.roundClients} uploads as secure aggregation gives it to the server (src/secagg, clip ${DEFAULT_SECURE_CLIP}), attacked as one update of ${o.roundClients * o.batch} images (the attacker knows that count; IG recovers the labels by bias-corrected counting), each reconstruction scored against its best match among all ${o.roundClients * o.batch} images of the round (the attacker's target is any of them)` : ''}. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
+    const lastImage = o.first + Math.max(...plan.map((p) => imagesOf(p.defense)), o.images) - 1;
+    const setting = `CIFAR-10 test images ${o.first}-${lastImage} (${source.subset ? 'the bundled subset' : source.dir}), batch ${o.batch}, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${o.igModel === 'convnet' ? 'ConvNet (global average pooling)' : 'ConvNet with its last feature map flattened (convnet-flat)'}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${INVERTING_GRADIENTS.spec.tv}, labels recovered from the update (${o.batch === 1 ? 'iDLG rule' : 'bias-corrected counting'}); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent; '≥ 30 dB' counts the images reconstructed to at least 30 dB.${defenses(o).some((d) => d.round) ? ` ADGP and secure-aggregation rows: one round of ${o.roundClients} clients, client k holding test images ${o.first} + ${o.batch}k onwards (${o.batch} each), ADGP's common set voted from their ${o.roundClients} bands; 'each upload': every client's upload at the common set attacked on its own (what a server without secure aggregation reads), scored against its own images; 'aggregate': the mean of the ${o.roundClients} uploads (ADGP's, or with 'none' the raw gradients) as secure aggregation gives it to the server (src/secagg, clip ${DEFAULT_SECURE_CLIP}), attacked as one update of ${o.roundClients * o.batch} images (the attacker knows that count; IG recovers the labels by bias-corrected counting), each reconstruction scored against its best match among all ${o.roundClients * o.batch} images of the round (the attacker's target is any of them)` : ''}. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
     const table = renderTable(rows, isLpipsBackend(lpips));
     writeFileSync(join(o.out, 'table.md'), `${table}\n\n${setting}\n`);
     const head = resultHead('privacy-table', { ...o, defenses: defenses(o).map((d) => ({ label: d.label, defense: d.name, defenseOptions: effectiveDefenseOptions(d.name, d.options) })) });

@@ -55,3 +55,15 @@ test('against the aggregate each reconstruction is scored against its best-match
   const one = scoreAttack({ ...rc.aggregate, truth: { ...rc.aggregate.truth, target: 'batch' } }, result, 0).record;
   assert.equal(one.psnrPerImage.filter((p) => p === Infinity).length, 1);
 });
+
+test('an undefended round: each upload is the raw gradient, the aggregate their dense mean', async () => {
+  const state = await modelAtRound(model, 0, { seed: 1 });
+  const rc = await buildRoundCases({ model, state, data, batches: [[0], [1], [2]], adgp: null, clip: 4, seed: 3 });
+  assert.ok(!isSparse(rc.aggregate.threat));
+  assert.equal(rc.aggregate.threat.defense, 'none, secure aggregate of 3');
+  rc.aggregate.threat.update.forEach((t, i) => t.values.forEach((v, j) => {
+    const exact = rc.perClient.reduce((s, c) => s + c.truth.gradient[i]!.data[j]!, 0) / 3;
+    assert.ok(Math.abs(v - exact) < 1e-7, `${t.name}[${j}]`);
+  }));
+  assert.ok(rc.aggregate.truth.defense.relGradDistance < 1e-6);
+});
