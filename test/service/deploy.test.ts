@@ -10,8 +10,8 @@ import { type Dataset, loadMnist } from '../../src/data/index.js';
 import { createClient } from '@connectrpc/connect';
 import { type FederatedResult, type FederatedSpec, runFederated } from '../../src/federation/index.js';
 import { FederationService, nodeTransport } from '../../src/service/index.js';
-import { type DgpProcess, startDgp, stopAll } from '../../scripts/processes.js';
-import { clientFolders, type TestDeployment, testDeployment } from './helpers.js';
+import type { DgpProcess } from '../../scripts/processes.js';
+import { clientFolders, processes, type TestDeployment, testDeployment } from './helpers.js';
 
 const CLIENTS = 3;
 const PER_CLIENT = 200;
@@ -28,12 +28,7 @@ describe('the deployment service between real processes', { concurrency: false }
   let d: TestDeployment;
   let own: Dataset[];
   const mnist = loadMnist();
-  const procs: DgpProcess[] = [];
-  const start = (name: string, args: string[]) => {
-    const p = startDgp(name, args, { cwd: d.dir });
-    procs.push(p);
-    return p;
-  };
+  const { start, stopAll } = processes(() => d.dir);
   const tls = (name: 'server' | 'broadcaster') => ['--tls-cert', `${name}.pem`, '--tls-key', `${name}-key.pem`];
   const run = ['--model', 'mlp', '--rounds', '4', '--batch-size', '16', '--lr', '0.1', '--schedule', 'constant', '--test-limit', '500', '--seed', '3'];
 
@@ -42,7 +37,7 @@ describe('the deployment service between real processes', { concurrency: false }
     own = clientFolders(d.dir, mnist.train, CLIENTS, PER_CLIENT, 5);
   });
   after(async () => {
-    await stopAll(procs);
+    await stopAll();
     rmSync(d.dir, { recursive: true, force: true });
   });
 

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Rng } from '../../src/common/rng.js';
+import { type DgpProcess, startDgp, stopAll } from '../../scripts/processes.js';
 import { type Dataset, loadImageFolder, partitionIid, writeImageFolder } from '../../src/data/index.js';
 import { AccessList, accessEntry, type Credential, makeCertificates, newToken } from '../../src/service/index.js';
 
@@ -66,4 +67,17 @@ export function clientFolders(dir: string, data: Dataset, clients: number, perCl
     });
     return loadImageFolder(folder, 'mnist');
   });
+}
+
+/** Starts dgp processes in the deployment's folder (`dir()`, read at each start) and stops them all at the end. */
+export function processes(dir: () => string): { start: (name: string, args: string[]) => DgpProcess; stopAll: () => Promise<void> } {
+  const procs: DgpProcess[] = [];
+  return {
+    start: (name, args) => {
+      const p = startDgp(name, args, { cwd: dir() });
+      procs.push(p);
+      return p;
+    },
+    stopAll: () => stopAll(procs),
+  };
 }

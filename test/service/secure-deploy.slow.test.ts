@@ -10,8 +10,7 @@ import { type Dataset, loadMnist } from '../../src/data/index.js';
 import { type FederatedResult, type FederatedSpec, runFederated } from '../../src/federation/index.js';
 import { createClient } from '@connectrpc/connect';
 import { FederationService, nodeTransport } from '../../src/service/index.js';
-import { type DgpProcess, startDgp, stopAll } from '../../scripts/processes.js';
-import { clientFolders, type TestDeployment, testDeployment } from './helpers.js';
+import { clientFolders, processes, type TestDeployment, testDeployment } from './helpers.js';
 
 const CLIENTS = 4;
 const ROUNDS = 20;
@@ -20,19 +19,14 @@ describe('dgp serve --secure-aggregation between real processes', { concurrency:
   let d: TestDeployment;
   let own: Dataset[];
   const mnist = loadMnist();
-  const procs: DgpProcess[] = [];
-  const start = (name: string, args: string[]) => {
-    const p = startDgp(name, args, { cwd: d.dir });
-    procs.push(p);
-    return p;
-  };
+  const { start, stopAll } = processes(() => d.dir);
 
   before(async () => {
     d = await testDeployment(CLIENTS);
     own = clientFolders(d.dir, mnist.train, CLIENTS, 150, 8);
   });
   after(async () => {
-    await stopAll(procs);
+    await stopAll();
     rmSync(d.dir, { recursive: true, force: true });
   });
 
