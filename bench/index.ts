@@ -81,6 +81,10 @@ async function main(): Promise<void> {
     const r = await benchSecagg();
     console.log('\n' + r.table);
     for (const [k, v] of Object.entries(r.json)) json[`secagg.${k}`] = v;
+    const { benchSecaggRounds } = await import('./secagg-round.js');
+    const f = await benchSecaggRounds();
+    console.log('\n' + f.table);
+    for (const [k, v] of Object.entries(f.json)) json[`secagg.rounds.${k}`] = v;
   }
   if (!only || only === 'data') {
     const { benchData } = await import('./data.js');

@@ -96,6 +96,12 @@ export interface GroundTruth {
   gradient: TensorList;
   /** What the defense reported on this update (relative gradient distance, kept fraction...). */
   defense: DefenseReport;
+  /**
+   * What the attacker is after: 'batch' (default), the batch behind one client's update, each
+   * image matched to one reconstruction; 'any' (the aggregate of several clients), any of the
+   * images behind it: each reconstruction is scored against the image it matches best.
+   */
+  target?: 'batch' | 'any';
 }
 
 export interface AttackCase {
@@ -115,20 +121,45 @@ export async function buildCase(spec: CaseSpec): Promise<AttackCase> {
   const { grads } = await runnerFor(model).lossAndGrad(params, batch.x, batch.shape, target);
   const defense = spec.defense;
   const { update, report } = defense.apply(grads, defense.init(layoutOf(grads)), new Rng(spec.seed));
-  const knows = spec.knows ?? {};
-  const threat: ThreatModel = {
-    model,
-    params,
-    buffers: model.buffers.length > 0 ? spec.state.buffers : undefined,
-    round: spec.state.round,
-    training: true,
-    update,
-    defense: defense.name,
-    positionsVisible: knows.positions ?? true,
-    labels: knows.labels ? Int32Array.from(batch.y) : undefined,
-    batchSize: knows.batchSize ? spec.indices.length : undefined,
-    data: { channels: data.channels, height: data.height, width: data.width, mean: [...data.mean], std: [...data.std], numClasses: model.numClasses },
-    secrets: planted?.secrets,
-  };
+  const threat = serverView({ model, params, state: spec.state, update, defense: defense.name, knows: spec.knows, labels: Int32Array.from(batch.y), data, secrets: planted?.secrets });
   return { threat, truth: { x: batch.x, labels: Int32Array.from(batch.y), shape: batch.shape, gradient: grads, defense: report } };
+}
+
+/** What the attacker knows about a case besides the update (see CaseSpec.knows). */
+export type Knowledge = CaseSpec['knows'];
+
+/**
+ * The threat model of a server that observed `update` at `params`: the fields every case
+ * shares. `labels` are those behind the update (kept only when the attacker knows them), and
+ * their count is the batch size it may know.
+ */
+export function serverView(o: {
+  model: Model;
+  params: TensorList;
+  state: ModelState;
+  update: ThreatModel['update'];
+  defense: string;
+  knows?: Knowledge;
+  labels: Int32Array;
+  data: Dataset;
+  aggregateOf?: number;
+  secrets?: ThreatModel['secrets'];
+}): ThreatModel {
+  const { model, data } = o;
+  const knows = o.knows ?? {};
+  return {
+    model,
+    params: o.params,
+    buffers: model.buffers.length > 0 ? o.state.buffers : undefined,
+    round: o.state.round,
+    training: true,
+    update: o.update,
+    ...(o.aggregateOf !== undefined ? { aggregateOf: o.aggregateOf } : {}),
+    defense: o.defense,
+    positionsVisible: knows.positions ?? true,
+    labels: knows.labels ? o.labels : undefined,
+    batchSize: knows.batchSize ? o.labels.length : undefined,
+    data: { channels: data.channels, height: data.height, width: data.width, mean: [...data.mean], std: [...data.std], numClasses: model.numClasses },
+    secrets: o.secrets,
+  };
 }

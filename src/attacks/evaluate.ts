@@ -2,7 +2,7 @@
 // src/metrics (de-normalise, clamp, optimal assignment, PSNR, SSIM, CW-SSIM, label accuracy) and
 // records the setting next to the numbers: model round, defense, what the defense removed.
 import { densify } from '../common/update.js';
-import { relativeGradientDistance, scoreReconstruction, type ReconstructionScore } from '../metrics/index.js';
+import { denormalize, mseCostMatrix, relativeGradientDistance, scoreReconstruction, type ReconstructionScore } from '../metrics/index.js';
 import type { AttackCase } from './case.js';
 import type { AttackResult } from './types.js';
 
@@ -37,10 +37,13 @@ export function scoreAttack(c: AttackCase, r: AttackResult, seconds: number): { 
   if (r.shape.join() !== truth.shape.join()) {
     throw new Error(`score: the attack returned images of shape [${r.shape}] for a batch of [${truth.shape}]`);
   }
+  // Against an aggregate the target is any of its images: each reconstruction meets its best match.
+  const bestMatch = truth.target === 'any';
   const score = scoreReconstruction({
-    truth: truth.x,
+    truth: bestMatch ? bestMatches(truth.x, r.images, truth.shape, threat.data) : truth.x,
     recon: r.images,
     shape: truth.shape,
+    ...(bestMatch ? { match: 'none' as const } : {}),
     mean: threat.data.mean,
     std: threat.data.std,
     trueLabels: truth.labels,
@@ -67,6 +70,22 @@ export function scoreAttack(c: AttackCase, r: AttackResult, seconds: number): { 
   };
   if (score.labelAccuracy !== undefined) record.labelAccuracy = score.labelAccuracy;
   return { record, score };
+}
+
+/**
+ * The ground-truth images reordered so that position j holds the one closest (pixel MSE, after
+ * de-normalising and clamping) to reconstruction j; an image may be the best match of several.
+ */
+function bestMatches(truth: Float32Array, recon: Float32Array, shape: [number, number, number, number], norm: { mean: number[]; std: number[] }): Float32Array {
+  const cost = mseCostMatrix(denormalize(truth, shape, norm), denormalize(recon, shape, norm), shape);
+  const size = shape[1] * shape[2] * shape[3];
+  const out = new Float32Array(truth.length);
+  for (let j = 0; j < shape[0]; j++) {
+    let best = 0;
+    for (let i = 1; i < shape[0]; i++) if (cost[i]![j]! < cost[best]![j]!) best = i;
+    out.set(truth.subarray(best * size, (best + 1) * size), j * size);
+  }
+  return out;
 }
 
 function oddAtMost(n: number): number {

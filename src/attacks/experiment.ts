@@ -4,7 +4,9 @@
 import type { DatasetSplits } from '../data/index.js';
 import { createDefense, type Defense } from '../defenses/index.js';
 import type { Model } from '../models/index.js';
-import { buildCase, type ModelState } from './case.js';
+import { ADGP } from '../defenses/index.js';
+import { type AttackCase, buildCase, type ModelState } from './case.js';
+import { buildRoundCases } from './round.js';
 import { type AttackRecord, scoreAttack } from './evaluate.js';
 import { imprintServer } from './imprint.js';
 import { createAttack } from './registry.js';
@@ -35,6 +37,12 @@ export interface ExperimentSpec {
   bins?: number;
   /** LPIPS: an open backend scores every reconstruction; otherwise the records say why not. */
   lpips?: LpipsBackend | LpipsNotComputed;
+  /**
+   * `defense: 'adgp'` (or 'none'): the images go to the clients of rounds, `clients` to a round
+   * and `batch` each, and the server sees either each client's upload ('client') or, under secure
+   * aggregation, only the mean of the round's uploads ('aggregate', entries clipped to `clip`).
+   */
+  round?: { clients: number; view: 'client' | 'aggregate'; clip: number };
   /** Iterations done and due in the current case (cases are attacked one after another). */
   onProgress?: (p: { case: number; cases: number; done: number; total: number }) => void;
 }
@@ -56,6 +64,9 @@ export interface ExperimentSummary {
   round: number;
   images: number;
   batch: number;
+  /** ADGP rounds: clients per round and what the server saw (each upload, or the aggregate of all). */
+  clients?: number;
+  view?: 'client' | 'aggregate';
   /** Means over images (PSNR: of the per-image values, +Infinity if any image is exact). */
   psnr: number;
   /** Images reconstructed to at least 30 dB: a mean PSNR hides a few exact images among failures. */
@@ -85,39 +96,50 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
   // Checked once up front, so a bad name or option fails before any case is built.
   const defense = own ?? createDefense(spec.defense as string, defenseOptions);
   const server = attack.name === 'rtf' ? imprintServer({ bins: spec.bins ?? 64 }) : undefined;
-  const cases = images / batch;
+  const knows = { batchSize: true, labels: spec.knowLabels ?? false, positions: true };
+  const round = spec.round;
+  if (spec.defense === ADGP && !round) throw new Error('experiment: ADGP is attacked in rounds of several clients (give round: { clients, view, clip })');
+  if (round && spec.defense !== ADGP && spec.defense !== 'none') throw new Error(`experiment: rounds of several clients are for adgp or none, not ${spec.defense}`);
+  const perGroup = batch * (round?.clients ?? 1);
+  if (images % perGroup !== 0) throw new Error(`experiment: --images (${images}) must be a multiple of ${round ? `clients x batch (${round.clients} x ${batch})` : `--batch (${batch})`}`);
+  const groups = images / perGroup;
+  const cases = round?.view === 'client' ? images / batch : groups;
+  /** The cases of group k: one client's batch, or one ADGP round's uploads or aggregate. */
+  const casesOf = async (k: number): Promise<AttackCase[]> => {
+    const at = first + k * perGroup;
+    const seed = spec.seed * 7919 + k;
+    if (!round) {
+      const indices = Array.from({ length: batch }, (_, i) => at + i);
+      return [await buildCase({ model: spec.model, state: spec.state, data: test, indices, defense, seed, knows, server })];
+    }
+    const batches = Array.from({ length: round.clients }, (_, c) => Array.from({ length: batch }, (_, i) => at + c * batch + i));
+    const rc = await buildRoundCases({ model: spec.model, state: spec.state, data: test, batches, adgp: spec.defense === ADGP ? defenseOptions : null, clip: round.clip, seed, knows });
+    return round.view === 'aggregate' ? [rc.aggregate] : rc.perClient;
+  };
   const records: AttackRecord[] = [];
   const truths: Float32Array[] = [];
   const recons: Float32Array[] = [];
   const t0 = performance.now();
-  for (let k = 0; k < cases; k++) {
-    const indices = Array.from({ length: batch }, (_, i) => first + k * batch + i);
-    const seed = spec.seed * 7919 + k;
-    const c = await buildCase({
-      model: spec.model,
-      state: spec.state,
-      data: test,
-      indices,
-      defense,
-      seed,
-      knows: { batchSize: true, labels: spec.knowLabels ?? false, positions: true },
-      server,
-    });
-    const started = performance.now();
-    const result = await attack.run(c.threat, {
-      seed,
-      iterations: spec.iterations,
-      restarts: spec.restarts,
-      onProgress: spec.onProgress && ((done, total) => spec.onProgress!({ case: k, cases, done, total })),
-    });
-    const { record, score } = scoreAttack(c, result, (performance.now() - started) / 1000);
-    if (spec.lpips && isLpipsBackend(spec.lpips)) {
-      const r = await lpipsWith(spec.lpips, score.images.truth, score.images.recon, [batch, test.channels, test.height, test.width]);
-      if (r.computed) record.lpipsPerImage = r.perImage;
+  for (let k = 0; k < groups; k++) {
+    for (const c of await casesOf(k)) {
+      const n = records.length;
+      const seed = spec.seed * 7919 + n;
+      const started = performance.now();
+      const result = await attack.run(c.threat, {
+        seed,
+        iterations: spec.iterations,
+        restarts: spec.restarts,
+        onProgress: spec.onProgress && ((done, total) => spec.onProgress!({ case: n, cases, done, total })),
+      });
+      const { record, score } = scoreAttack(c, result, (performance.now() - started) / 1000);
+      if (spec.lpips && isLpipsBackend(spec.lpips)) {
+        const r = await lpipsWith(spec.lpips, score.images.truth, score.images.recon, c.truth.shape);
+        if (r.computed) record.lpipsPerImage = r.perImage;
+      }
+      records.push(record);
+      truths.push(score.images.truth);
+      recons.push(score.images.recon);
     }
-    records.push(record);
-    truths.push(score.images.truth);
-    recons.push(score.images.recon);
   }
   const per = records.flatMap((r) => r.psnrPerImage);
   const labelled = records.filter((r) => r.labelAccuracy !== undefined);
@@ -129,6 +151,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
     round: spec.state.round,
     images,
     batch,
+    ...(round ? { clients: round.clients, view: round.view } : {}),
     psnr: mean(per),
     recovered: per.filter((p) => p >= 30).length,
     ssim: mean(records.map((r) => r.ssim)),

@@ -26,8 +26,18 @@ export interface ThreatModel {
   round: number;
   /** Whether the client ran the model in training mode (batch-norm on batch statistics). */
   training: boolean;
-  /** Exactly the message the client sent, after its defense: dense or sparse per tensor. */
+  /**
+   * Exactly what the server observed, after the defense: one client's message (dense or sparse
+   * per tensor), or, with `aggregateOf`, the mean of several clients' updates.
+   */
   update: ClientUpdate;
+  /**
+   * Set when the server sees only the aggregate of this many clients' updates (secure
+   * aggregation: it learns their sum, nothing of one client), not one client's update. The
+   * attacker's target is then any of those clients' examples; `batchSize` and `labels`, when
+   * known, are of all of them together.
+   */
+  aggregateOf?: number;
   /** The defense the server knows the client uses (for records; attacks read `update`). */
   defense: string;
   /** The positions of a sparse update are visible (true for a server that reads the wire message). */

@@ -40,6 +40,14 @@ export function flagsFromSpec(s: FederatedSpec): Record<string, unknown> {
     ...defenseFlagsOf(s.defense),
     seed: s.seed,
     evalEvery: s.evalEvery,
+    ...(s.secureAggregation
+      ? {
+          secureAggregation: true,
+          threshold: s.secureAggregation.threshold,
+          saClip: s.secureAggregation.clip,
+          ...(s.secureAggregation.neighbours !== undefined ? { saNeighbours: s.secureAggregation.neighbours } : {}),
+        }
+      : {}),
   };
 }
 

@@ -15,28 +15,41 @@ import { markdownTable, privacyFigure, ProgressBar, writeLinePlot } from '../rep
 import { type Command, int, nameList, num, numberList } from './args.js';
 import { resultHead, withDefenseDefaults, writeResult } from './result.js';
 import { effectiveDefenseOptions } from '../defenses/index.js';
+import { DEFAULT_SECURE_CLIP } from '../federation/index.js';
 import { attackedModel, commonOptions, lpipsFor, summaryLine, writeExperiment } from './attack.js';
 import { dataOptions, dataShape, openDataset } from './data.js';
 
 /** The attack families a table can have rows of (each plain, and mask-aware where that differs). */
 export const ATTACK_FAMILIES = ['dlg', 'ig', 'rtf'] as const;
 
+/** The row groups a table can have (--defenses). */
+export const DEFENSE_ROWS = ['none', 'dgp', 'topk', 'dp', 'adgp', 'adgp-secure', 'none-secure'] as const;
+
 interface DefenseRow {
+  key: (typeof DEFENSE_ROWS)[number];
   label: string;
   name: string;
   options: Record<string, unknown>;
   /** Sparse updates only: a mask-aware attack differs from the plain one. */
   sparse: boolean;
+  /** ADGP: one round of this many clients, and what the server sees of it. */
+  round?: { clients: number; view: 'client' | 'aggregate' };
 }
 
-function defenses(o: { pTop: number; pKeep: number; clip: number; noiseMultiplier: number[] }): DefenseRow[] {
+function defenses(o: { pTop: number; pKeep: number; clip: number; noiseMultiplier: number[]; roundClients: number; defenses: readonly string[] }): DefenseRow[] {
   const pct = (v: number) => `${+(v * 100).toFixed(2)} %`;
-  return [
-    { label: 'none', name: 'none', options: {}, sparse: false },
-    { label: `DGP (drop top ${pct(o.pTop)}, send ${pct(o.pKeep)})`, name: 'dgp', options: { pTop: o.pTop, pKeep: o.pKeep }, sparse: true },
-    { label: `Top-k ${pct(o.pKeep)}`, name: 'topk', options: { fraction: o.pKeep }, sparse: true },
-    ...o.noiseMultiplier.map((z) => ({ label: `DP σ ${+(z * o.clip).toPrecision(3)} (clip ${o.clip})`, name: 'dp', options: { clip: o.clip, noiseMultiplier: z }, sparse: false })),
+  const adgp = { pTop: o.pTop, pKeep: o.pKeep };
+  const n = o.roundClients;
+  const rows: DefenseRow[] = [
+    { key: 'none', label: 'none', name: 'none', options: {}, sparse: false },
+    { key: 'dgp', label: `DGP (drop top ${pct(o.pTop)}, send ${pct(o.pKeep)})`, name: 'dgp', options: { pTop: o.pTop, pKeep: o.pKeep }, sparse: true },
+    { key: 'topk', label: `Top-k ${pct(o.pKeep)}`, name: 'topk', options: { fraction: o.pKeep }, sparse: true },
+    ...o.noiseMultiplier.map((z) => ({ key: 'dp' as const, label: `DP σ ${+(z * o.clip).toPrecision(3)} (clip ${o.clip})`, name: 'dp', options: { clip: o.clip, noiseMultiplier: z }, sparse: false })),
+    { key: 'adgp', label: `ADGP, each of ${n} clients' uploads`, name: 'adgp', options: adgp, sparse: true, round: { clients: n, view: 'client' } },
+    { key: 'adgp-secure', label: `ADGP + secure aggregation: the aggregate of ${n} clients`, name: 'adgp', options: adgp, sparse: true, round: { clients: n, view: 'aggregate' } },
+    { key: 'none-secure', label: `none + secure aggregation: the aggregate of ${n} clients`, name: 'none', options: {}, sparse: false, round: { clients: n, view: 'aggregate' } },
   ];
+  return rows.filter((r) => o.defenses.includes(r.key));
 }
 
 const schema = z.object({
@@ -55,6 +68,8 @@ const schema = z.object({
   clip: num().positive().default(100),
   noiseMultiplier: numberList().default('1e-4,1e-3'),
   attacks: nameList(ATTACK_FAMILIES).default('dlg,ig,rtf'),
+  defenses: nameList(DEFENSE_ROWS).default(DEFENSE_ROWS.join(',')),
+  roundClients: int().min(2).max(255).default(10),
   ...dataShape,
   lpipsWeights: z.string().optional(),
 }).superRefine((o, ctx) => {
@@ -114,6 +129,12 @@ export const privacyTableCommand: Command<typeof schema> = {
     'dp-low': { type: 'string', description: '', removed: 'the DP rows\' noise multipliers are now one list, --noise-multiplier LOW,HIGH (default 1e-4,1e-3)' },
     'dp-high': { type: 'string', description: '', removed: 'the DP rows\' noise multipliers are now one list, --noise-multiplier LOW,HIGH (default 1e-4,1e-3)' },
     attacks: { type: 'string', description: `attack families, comma-separated: ${ATTACK_FAMILIES.join(', ')} (rtf: Robbing the Fed, analytic: no mask-aware twin, a malicious server)`, default: 'dlg,ig,rtf' },
+    defenses: {
+      type: 'string',
+      description: `row groups, comma-separated: ${DEFENSE_ROWS.join(', ')} (adgp: one round of --round-clients clients, each client's upload attacked; adgp-secure: the same round under secure aggregation, its aggregate attacked; none-secure: the aggregate of the same clients' raw gradients; DLG and IG only)`,
+      default: DEFENSE_ROWS.join(','),
+    },
+    'round-clients': { type: 'string', description: 'ADGP rows: clients in the attacked round (each holds --batch images: test images --first onwards)', default: '10' },
     ...dataOptions,
     'lpips-weights': commonOptions['lpips-weights']!,
   },
@@ -132,36 +153,42 @@ export const privacyTableCommand: Command<typeof schema> = {
       const model = attackedModel({ model: f.model, width: 1 }, data);
       const state = await modelAtRound(model, o.round, { seed: o.seed, train: data.train });
       for (const d of defenses(o)) {
+        if (d.round && f.key === 'rtf') continue; // the ADGP rows are of the gradient-matching attacks
         for (const attack of f.key === 'rtf' ? [f.attack] : [f.attack, `${f.attack}-mask`]) {
           if (attack.endsWith('-mask') && !d.sparse) rows.push({ attack, model: f.model, defense: d.label, sameAs: `${f.attack} (dense update)` });
           else plan.push({ attack, model, state, defense: d, iterations: f.iterations, restarts: f.restarts });
         }
       }
     }
-    const bar = new ProgressBar({ total: plan.length * o.images, unit: 'images', label: 'privacy table', everyPercent: 10 });
+    // An ADGP row attacks one round: its clients' images, --batch each.
+    const imagesOf = (d: DefenseRow) => (d.round ? d.round.clients * o.batch : o.images);
+    const done = (i: number) => plan.slice(0, i).reduce((n, p) => n + imagesOf(p.defense), 0);
+    const bar = new ProgressBar({ total: done(plan.length), unit: 'images', label: 'privacy table', everyPercent: 10 });
     const t0 = performance.now();
     for (const [i, p] of plan.entries()) {
+      const images = imagesOf(p.defense);
       const r = await runExperiment({
         attack: p.attack,
         defense: p.defense.name,
         defenseOptions: p.defense.options,
+        ...(p.defense.round ? { round: { ...p.defense.round, clip: DEFAULT_SECURE_CLIP } } : {}),
         model: p.model,
         state: p.state,
         data,
-        images: o.images,
+        images,
         first: o.first,
         batch: o.batch,
         seed: o.seed,
         iterations: p.iterations,
         restarts: p.restarts,
         lpips,
-        onProgress: (q) => bar.update(i * o.images + (q.case + q.done / q.total) * o.batch, `row ${i + 1}/${plan.length}: ${p.attack} vs ${p.defense.name}`),
+        onProgress: (q) => bar.update(done(i) + ((q.case + q.done / q.total) * images) / q.cases, `row ${i + 1}/${plan.length}: ${p.attack} vs ${p.defense.label}`),
       });
-      const file = `${p.attack}__${p.defense.name}${p.defense.name === 'dp' ? `-sigma${+((p.defense.options.noiseMultiplier as number) * o.clip).toPrecision(3)}` : ''}`;
+      const file = `${p.attack}__${p.defense.round ? `${p.defense.name}-${p.defense.round.view}` : p.defense.name}${p.defense.name === 'dp' ? `-sigma${+((p.defense.options.noiseMultiplier as number) * o.clip).toPrecision(3)}` : ''}`;
       writeExperiment(o.out, r, resultHead('privacy-table', withDefenseDefaults({ ...o, row: `${p.attack} vs ${p.defense.label}` }, p.defense)), { data: source }, file);
       rows.push({ attack: p.attack, model: p.model.name, defense: p.defense.label, summary: r.summary });
       // Analytic attacks report no iterations: advance the bar by the finished row.
-      bar.update((i + 1) * o.images, `row ${i + 1}/${plan.length}: ${p.attack} vs ${p.defense.name}`);
+      bar.update(done(i + 1), `row ${i + 1}/${plan.length}: ${p.attack} vs ${p.defense.label}`);
       console.error(summaryLine(r.summary));
     }
     bar.finish();
@@ -175,7 +202,8 @@ export const privacyTableCommand: Command<typeof schema> = {
     // What 'nothing recovered' scores: the data set's mean colour as every reconstruction.
     const batch = getBatch(data.test, Array.from({ length: o.images }, (_, i) => o.first + i), { normalize: true });
     const blank = scoreReconstruction({ truth: batch.x, recon: new Float32Array(batch.x.length), shape: batch.shape, mean: data.test.mean, std: data.test.std, match: 'none' });
-    const setting = `CIFAR-10 test images ${o.first}-${o.first + o.images - 1} (${source.subset ? 'the bundled subset' : source.dir}), batch ${o.batch}, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${o.igModel === 'convnet' ? 'ConvNet (global average pooling)' : 'ConvNet with its last feature map flattened (convnet-flat)'}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${INVERTING_GRADIENTS.spec.tv}, labels recovered from the update (${o.batch === 1 ? 'iDLG rule' : 'bias-corrected counting'}); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent; '≥ 30 dB' counts the images reconstructed to at least 30 dB. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
+    const lastImage = o.first + Math.max(...plan.map((p) => imagesOf(p.defense)), o.images) - 1;
+    const setting = `CIFAR-10 test images ${o.first}-${lastImage} (${source.subset ? 'the bundled subset' : source.dir}), batch ${o.batch}, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${o.igModel === 'convnet' ? 'ConvNet (global average pooling)' : 'ConvNet with its last feature map flattened (convnet-flat)'}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${INVERTING_GRADIENTS.spec.tv}, labels recovered from the update (${o.batch === 1 ? 'iDLG rule' : 'bias-corrected counting'}); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent; '≥ 30 dB' counts the images reconstructed to at least 30 dB.${defenses(o).some((d) => d.round) ? ` ADGP and secure-aggregation rows: one round of ${o.roundClients} clients, client k holding test images ${o.first} + ${o.batch}k onwards (${o.batch} each), ADGP's common set voted from their ${o.roundClients} bands; 'each upload': every client's upload at the common set attacked on its own (what a server without secure aggregation reads), scored against its own images; 'aggregate': the mean of the ${o.roundClients} uploads (ADGP's, or with 'none' the raw gradients) as secure aggregation gives it to the server (src/secagg, clip ${DEFAULT_SECURE_CLIP}), attacked as one update of ${o.roundClients * o.batch} images (the attacker knows that count; IG recovers the labels by bias-corrected counting), each reconstruction scored against its best match among all ${o.roundClients * o.batch} images of the round (the attacker's target is any of them)` : ''}. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
     const table = renderTable(rows, isLpipsBackend(lpips));
     writeFileSync(join(o.out, 'table.md'), `${table}\n\n${setting}\n`);
     const head = resultHead('privacy-table', { ...o, defenses: defenses(o).map((d) => ({ label: d.label, defense: d.name, defenseOptions: effectiveDefenseOptions(d.name, d.options) })) });

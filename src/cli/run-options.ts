@@ -7,7 +7,9 @@ import { dataOptions, dataShape } from './data.js';
 import { DATASET_NAMES } from '../data/index.js';
 import { checkFederatedDefense, FEDERATED_DEFENSE_NAMES } from '../defenses/index.js';
 import { MODEL_NAMES } from '../models/index.js';
-import { clientsPerRound, type FederatedSpec, type Partition } from '../federation/index.js';
+import { clientsPerRound, DEFAULT_SECURE_CLIP, type FederatedSpec, type Partition, secureAggregationProblem } from '../federation/index.js';
+
+export { DEFAULT_SECURE_CLIP };
 import { parseLrSteps } from '../optim/index.js';
 
 /** `iid` or `dirichlet:ALPHA`. */
@@ -87,6 +89,44 @@ export const strategyShape = {
   serverLr: num().positive().optional(),
 };
 
+/** Secure aggregation's flags (no defaults: the spec holds none unless --secure-aggregation is given). */
+export const secureShape = {
+  secureAggregation: z.boolean().optional(),
+  threshold: int().min(2, 'must be at least 2').max(255, 'must be at most 255').optional(),
+  saClip: num().positive().optional(),
+  saNeighbours: int().min(2).max(254).refine((k) => k % 2 === 0, 'must be even').optional(),
+};
+
+export const secureOptions: Record<string, OptionSpec> = {
+  'secure-aggregation': { type: 'boolean', description: 'the server learns only the sum of the sampled clients\' updates (Bonawitz et al.; src/secagg); for --defense adgp (its common set), none, dp, qsgd or signsgd' },
+  threshold: { type: 'string', description: 'secure aggregation: clients that must remain for a round to finish, and the fewest that could unmask one client with the server (about 2/3 of the clients sampled per round)' },
+  'sa-clip': { type: 'string', description: 'secure aggregation: every entry a client masks is clipped to [-C, C]; the mean is within about clients x C / 2^32 of the exact one', default: String(DEFAULT_SECURE_CLIP) },
+  'sa-neighbours': { type: 'string', description: 'secure aggregation: SecAgg+ (Bell et al.), each client masks with K others (even) instead of all (default: all)' },
+};
+
+type SecureFlags = z.infer<z.ZodObject<typeof secureShape>>;
+
+/** The flags of secure aggregation need each other; the rest is checked against the spec (secureOf). */
+export function refineSecureFlags(o: SecureFlags & { defense?: string }, ctx: z.RefinementCtx): void {
+  if (!o.secureAggregation) {
+    for (const k of ['threshold', 'saClip', 'saNeighbours'] as const) if (o[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'needs --secure-aggregation' });
+    return;
+  }
+  if (o.threshold === undefined) ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'is required with --secure-aggregation: the clients that must remain for a round to finish (e.g. 7 of 10 sampled)' });
+}
+
+/** The spec's secureAggregation from the flags, checked against the run (clients per round, defense); issues name the flag. */
+function secureOf(o: SecureFlags, run: Pick<FederatedSpec, 'clients' | 'fraction' | 'defense'>): FederatedSpec['secureAggregation'] {
+  if (!o.secureAggregation || o.threshold === undefined) return undefined;
+  const sa = { threshold: o.threshold, clip: o.saClip ?? DEFAULT_SECURE_CLIP, ...(o.saNeighbours !== undefined ? { neighbours: o.saNeighbours } : {}) };
+  const problem = secureAggregationProblem(run, sa);
+  if (problem) {
+    const flag = { threshold: 'threshold', neighbours: 'sa-neighbours', clients: 'clients', defense: 'defense' }[problem.field];
+    throw new UsageError(`invalid --${flag} with --secure-aggregation: ${problem.message}`);
+  }
+  return sa;
+}
+
 export const runShape = {
   clients: int().positive().optional(),
   rounds: int().positive().optional(),
@@ -95,6 +135,7 @@ export const runShape = {
   checkpointEvery: int().positive().optional(),
   resume: z.string().optional(),
   clientTimeout: num().positive().optional(),
+  ...secureShape,
 };
 
 export const FEDERATED_DEFAULTS = { clients: 1, partition: { kind: 'iid' } as Partition, fraction: 1, localSteps: 1, serverLr: 1, checkpointEvery: 10 };
@@ -127,6 +168,7 @@ export const runOptions: Record<string, OptionSpec> = {
   'checkpoint-every': { type: 'string', description: 'rounds between checkpoints, and after the last (default 10); centralised: steps (default: one epoch)' },
   resume: { type: 'string', description: 'continue from the checkpoint in this folder (the same options; more --rounds or --epochs unless the schedule is cosine)' },
   'client-timeout': { type: 'string', description: 'drop a client that has not answered a call within this many seconds (default: wait)' },
+  ...secureOptions,
 };
 
 export const defenseOptions: Record<string, OptionSpec> = {
@@ -194,6 +236,7 @@ export function refineRunFlags(o: Partial<RunFlags>, ctx: z.RefinementCtx): void
     ctx.addIssue({ code: 'custom', path: ['localSteps'], message: 'CL-SGD sends one gradient per round; more local steps need --algorithm fedavg' });
   }
   if (o.checkpointEvery !== undefined && o.checkpoint === undefined) ctx.addIssue({ code: 'custom', path: ['checkpointEvery'], message: 'needs --checkpoint DIR' });
+  refineSecureFlags(o, ctx);
 }
 
 /** Everything else a spec needs, from the commands' common options. */
@@ -206,6 +249,7 @@ type RunFlags = z.infer<z.ZodObject<typeof runShape>>;
  * the training data: ceil(epochs * N / (clients per round * batch size * local steps)).
  */
 export function specFromOptions(o: BaseOptions & RunFlags, defense: FederatedSpec['defense'], trainCount: number): FederatedSpec {
+  const secure = secureOf(o, { clients: o.clients ?? FEDERATED_DEFAULTS.clients, fraction: o.fraction ?? FEDERATED_DEFAULTS.fraction, defense });
   const d = FEDERATED_DEFAULTS;
   const clients = o.clients ?? d.clients;
   const fraction = o.fraction ?? d.fraction;
@@ -234,5 +278,6 @@ export function specFromOptions(o: BaseOptions & RunFlags, defense: FederatedSpe
     defense,
     seed: o.seed,
     evalEvery: o.evalEvery,
+    ...(secure ? { secureAggregation: secure } : {}),
   };
 }

@@ -3,7 +3,9 @@
 // and for ADGP the broadcaster as a party of its own (`dgp broadcaster`). The run is described by
 // the same options as `dgp train` (or a --config file of them, or a saved run spec).
 import { z } from 'zod';
-import { defenseFromFlags, defenseOptions, defenseShape, refineRunFlags, specFromOptions, strategyOptions, strategyShape, trainingOptions, trainingShape } from './run-options.js';
+import {
+  defenseFromFlags, defenseOptions, defenseShape, refineRunFlags, secureOptions, secureShape, specFromOptions, strategyOptions, strategyShape, trainingOptions, trainingShape,
+} from './run-options.js';
 import { ProgressBar } from '../report/index.js';
 import { fileURLToPath } from 'node:url';
 import { loadCredential, readPem, serveRun, webRoot } from '../service/index.js';
@@ -25,6 +27,7 @@ const schema = z.object({
   init: z.enum(['dlg', 'torch', 'xavier']).optional(),
   ...strategyShape,
   ...defenseShape,
+  ...secureShape,
   clients: int().positive().optional(),
   rounds: int().positive({ message: 'must be a positive integer' }).optional(),
   ...serviceShape(7443),
@@ -60,6 +63,7 @@ export const serveCommand: Command<typeof schema> = {
     rounds: { type: 'string', description: 'federated rounds (required)' },
     ...strategyOptions,
     ...defenseOptions,
+    ...secureOptions,
     ...serviceOptions(7443),
     broadcaster: { type: 'string', description: 'ADGP: the broadcaster\'s URL, https://HOST:PORT' },
     'broadcaster-ca': { type: 'string', description: 'ADGP: PEM of the CA of the broadcaster\'s certificate (default: the system\'s)' },

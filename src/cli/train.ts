@@ -120,7 +120,7 @@ export const trainCommand: Command<typeof schema> = {
 
 async function trainFederated(o: Options, data: DatasetSplits, source: DataSource, t0: number): Promise<void> {
   const spec = specFromOptions(o, defenseFromFlags(o), data.train.count);
-  const label = `${spec.algorithm} ${spec.defense.name}`;
+  const label = `${spec.algorithm} ${spec.defense.name}${spec.secureAggregation ? ', secure aggregation' : ''}`;
   const timeoutSeconds = o.clientTimeout;
   let bar: ProgressBar | undefined;
   let accuracy = '';
@@ -152,10 +152,11 @@ async function trainFederated(o: Options, data: DatasetSplits, source: DataSourc
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
   const bytes = { upPerClient: mean(result.bytesUp), downPerClient: mean(result.bytesDown), up: result.bytesUp, down: result.bytesDown };
   const dropouts = result.history.reduce((s, e) => s + e.dropped.length, 0);
+  const failed = result.history.filter((e) => e.failed !== undefined).length;
   const privacy = clientLevelPrivacy(spec, result.history);
   console.log(
     `${o.model} on ${o.dataset}, ${spec.clients} clients, ${label}: test accuracy ${(result.testAccuracy * 100).toFixed(2)}% after ${spec.rounds} rounds; ` +
-      `per client ${megabytes(bytes.upPerClient)} up, ${megabytes(bytes.downPerClient)} down${dropouts ? `; ${dropouts} dropouts` : ''}; ${seconds.toFixed(1)} s` +
+      `per client ${megabytes(bytes.upPerClient)} up, ${megabytes(bytes.downPerClient)} down${dropouts ? `; ${dropouts} dropouts` : ''}${failed ? `; ${failed} failed rounds (too few clients left to unmask)` : ''}; ${seconds.toFixed(1)} s` +
       (privacy ? `; DP: epsilon ${privacy.epsilon.toPrecision(3)} at delta ${privacy.delta} per client against the server (${privacy.rounds} rounds, z ${privacy.noiseMultiplier})` : ''),
   );
   if (o.json) writeTrainResult(o.json, o, spec.defense, common(true, result.history, result.testAccuracy, result.testLoss), { rounds: spec.rounds, clients: spec.clients, bytes, ...(privacy ? { privacy } : {}), spec });

@@ -2,7 +2,7 @@
 // init/apply pairs over plain Float32Array tensors), the ADGP protocol, and the RDP accountant.
 export type { Defense, DefenseReport, DefenseResult, Layout } from './types.js';
 export {
-  ADGP, checkFederatedDefense, createDefense, describeDefenses, DEFENSE_NAMES, effectiveDefenseOptions, FEDERATED_DEFENSE_NAMES, type DefenseName,
+  ADGP, checkFederatedDefense, createDefense, describeDefenses, DEFENSE_NAMES, effectiveDefenseOptions, FEDERATED_DEFENSE_NAMES, updateSupport, type DefenseName,
 } from './registry.js';
 export { chain, named, none, perTensor, withErrorFeedback, type ErrorFeedbackState } from './compose.js';
 export { dgp, dgpBand, dgpCounts, dgpSplit, parseDgpOptions, type DgpOptions, type DgpOptionsInput } from './dgp.js';

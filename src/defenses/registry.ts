@@ -13,6 +13,8 @@ import { adgpClient, adgpEffectiveOptions, broadcasterOptionsOf, createBroadcast
 interface Entry {
   /** Whether error feedback is on when the options do not say. */
   ef: boolean;
+  /** What its updates are: every value (dense), or values at positions of each client's own choosing (sparse). */
+  sends: 'dense' | 'sparse';
   schema: z.AnyZodObject;
   make(options: Record<string, unknown>): Defense;
   summary: string;
@@ -22,13 +24,13 @@ const NO_OPTIONS = z.object({});
 
 // Each factory names itself in its errors (`dgp: option "pTop": ...`), the same name as here.
 const ENTRIES = {
-  none: { ef: false, schema: NO_OPTIONS, make: (o) => (parseOptions(NO_OPTIONS, o, 'none'), none()), summary: 'the raw gradient, dense' },
-  dgp: { ef: true, schema: dgpSchema, make: (o) => dgp(o), summary: 'drop the top pTop of |g| per tensor, send the next pKeep' },
-  topk: { ef: true, schema: topkSchema, make: (o) => topk(o), summary: 'send the largest fraction of |g| per tensor' },
-  randomk: { ef: true, schema: randomkSchema, make: (o) => randomk(o), summary: 'send a seeded random fraction per tensor' },
-  dp: { ef: false, schema: dpSchema, make: (o) => dp(o), summary: 'clip the update norm to clip, add noise of scale noiseMultiplier*clip' },
-  qsgd: { ef: false, schema: qsgdSchema, make: (o) => qsgd(o), summary: 'unbiased stochastic quantization to levels steps per tensor' },
-  signsgd: { ef: true, schema: NO_OPTIONS, make: (o) => (parseOptions(NO_OPTIONS, o, 'signsgd'), scaledSign()), summary: 'mean|g| * sign(g) per tensor' },
+  none: { ef: false, sends: 'dense', schema: NO_OPTIONS, make: (o) => (parseOptions(NO_OPTIONS, o, 'none'), none()), summary: 'the raw gradient, dense' },
+  dgp: { ef: true, sends: 'sparse', schema: dgpSchema, make: (o) => dgp(o), summary: 'drop the top pTop of |g| per tensor, send the next pKeep' },
+  topk: { ef: true, sends: 'sparse', schema: topkSchema, make: (o) => topk(o), summary: 'send the largest fraction of |g| per tensor' },
+  randomk: { ef: true, sends: 'sparse', schema: randomkSchema, make: (o) => randomk(o), summary: 'send a seeded random fraction per tensor' },
+  dp: { ef: false, sends: 'dense', schema: dpSchema, make: (o) => dp(o), summary: 'clip the update norm to clip, add noise of scale noiseMultiplier*clip' },
+  qsgd: { ef: false, sends: 'dense', schema: qsgdSchema, make: (o) => qsgd(o), summary: 'unbiased stochastic quantization to levels steps per tensor' },
+  signsgd: { ef: true, sends: 'dense', schema: NO_OPTIONS, make: (o) => (parseOptions(NO_OPTIONS, o, 'signsgd'), scaledSign()), summary: 'mean|g| * sign(g) per tensor' },
 } satisfies Record<string, Entry>;
 
 export type DefenseName = keyof typeof ENTRIES;
@@ -87,6 +89,18 @@ export function describeDefenses(): string[] {
  */
 export const ADGP = 'adgp';
 export const FEDERATED_DEFENSE_NAMES: readonly string[] = [...DEFENSE_NAMES, ADGP];
+
+/**
+ * What a federated defense's updates are: 'dense' (every value), 'sparse' (values at positions
+ * each client chooses: no two updates need share a position) or 'aligned' (ADGP: every client's
+ * values at one common set). Secure aggregation sums values position by position, so it takes
+ * dense and aligned updates only.
+ */
+export function updateSupport(name: string): 'dense' | 'sparse' | 'aligned' {
+  if (name === ADGP) return 'aligned';
+  if (!Object.hasOwn(ENTRIES, name)) throw new Error(`unknown defense "${name}" (known: ${FEDERATED_DEFENSE_NAMES.join(', ')})`);
+  return ENTRIES[name as DefenseName].sends;
+}
 
 /** Checks a federated run's defense and options (ADGP's client and broadcaster sides included); throws one line. */
 export function checkFederatedDefense(name: string, options: Record<string, unknown>): void {

@@ -24,7 +24,10 @@ export function clientLevelPrivacy(spec: FederatedSpec, history: readonly Histor
   const z = (options['noiseMultiplier'] as number | undefined) ?? 1;
   const trained = new Array<number>(spec.clients).fill(0);
   for (const e of history) {
-    for (const c of e.sampled) if (!e.dropped.some((d) => d.client === c && d.phase !== 'broadcast')) trained[c]!++;
+    // A failed round released nothing; under secure aggregation the sum holds exactly its contributors (a client recovered after masking among them).
+    if (e.failed !== undefined) continue;
+    const inRound = e.secure ? e.secure.contributors : e.sampled.filter((c) => !e.dropped.some((d) => d.client === c && d.phase !== 'broadcast'));
+    for (const c of inRound) trained[c]!++;
   }
   const rounds = Math.max(...trained);
   const { epsilon } = dpSgdEpsilon({ q: 1, noiseMultiplier: z, steps: rounds, delta });

@@ -12,6 +12,8 @@ import { oneHotLabels } from '../train/evaluate.js';
 import { type ModelRunner, updateRunningStats } from '../train/runner.js';
 import { Replica, type ModelLayout } from './replica.js';
 import { commonSetOf, proposalMessage } from './aligned.js';
+import { type SecureTask, SecureUpload } from './secure-client.js';
+import { secureInput } from './secure-vector.js';
 import { decodeMessage, encodeWithTensors, type FitTask, type SharedPositions } from './wire.js';
 
 /** How the server reaches a client: three calls, bytes in and out (a network stub would do the same). */
@@ -51,8 +53,10 @@ export class FederatedClient {
   private sampler: BatchSampler;
   private defenseRng: Rng;
   private defenseState: unknown;
-  /** ADGP, between proposal and commit: what the round computed. */
-  private proposed: { round: number; pending: AdgpPending; work: LocalWork } | null = null;
+  /** ADGP, between proposal and commit: what the round computed (and whether it is aggregated securely). */
+  private proposed: { round: number; pending: AdgpPending; work: LocalWork; secure?: SecureTask } | null = null;
+  /** Secure aggregation, between the keys and the last step: this round's masked upload. */
+  private secure: SecureUpload | null = null;
   /** ADGP: the last commit's common set, for the broadcast of that round. */
   private shared: { round: number; positions: SharedPositions } | null = null;
 
@@ -73,10 +77,15 @@ export class FederatedClient {
     this.replica.applyBroadcast(message, shared);
   }
 
-  /** A fit instruction (answered with the defended update, or with an ADGP proposal) or an ADGP commit. */
+  /**
+   * A fit instruction (answered with the defended update, an ADGP proposal, or under secure
+   * aggregation this client's keys), an ADGP commit, or a step of secure aggregation.
+   */
   async fit(message: Uint8Array): Promise<Uint8Array> {
-    const { control } = decodeMessage(message, ['fit', 'commit']);
+    const { control } = decodeMessage(message, ['fit', 'commit', 'secagg']);
     if (control.type === 'commit') return this.commit(message, control.round);
+    if (control.type === 'secagg') return this.secureStep(message, control.round);
+    this.secure = null; // a new round: whatever an earlier one left is void
     const replica = this.replica;
     if (!replica || replica.round !== control.modelRound) {
       throw new Error(`client ${this.id}: holds the model of round ${replica?.round ?? 'none'}, asked to train from round ${control.modelRound}`);
@@ -86,12 +95,14 @@ export class FederatedClient {
     if (isAdgp(defense)) {
       if (!control.task.aligned) throw new Error(`client ${this.id}: runs ADGP, but the server asked for a plain update`);
       const { bands, pending } = defense.propose(work.pseudoGrad, this.defenseState as never);
-      this.proposed = { round: control.round, pending, work };
+      this.proposed = { round: control.round, pending, work, secure: control.task.secure };
       return proposalMessage(control.round, this.id, this.setup.layout.params, bands);
     }
     if (control.task.aligned) throw new Error(`client ${this.id}: the server asked for an ADGP proposal, but this client runs ${defense.name}`);
     const r = defense.apply(work.pseudoGrad, this.defenseState, this.defenseRng);
     this.defenseState = r.state;
+    const secure = control.task.secure;
+    if (secure) return this.advertise(control.round, work, r.update, r.report, secure);
     return this.result(control.round, work, r.update, r.report);
   }
 
@@ -105,7 +116,24 @@ export class FederatedClient {
     this.defenseState = r.state;
     this.proposed = null;
     this.shared = { round, positions: shared };
+    if (proposed.secure) return this.advertise(round, proposed.work, r.update, r.report, proposed.secure, shared);
     return this.result(round, proposed.work, r.update, r.report, shared);
+  }
+
+  /** Secure aggregation's first step: the update becomes the vector to mask, and this client's keys go up. */
+  private advertise(round: number, work: LocalWork, update: ClientUpdate, report: DefenseReport, task: SecureTask, shared?: SharedPositions): Uint8Array {
+    const input = secureInput(this.setup.layout, { update, buffers: work.buffers, examples: work.examples, loss: work.loss, report: reportNumbers(report) }, task.fullBatch, task.clip, shared);
+    this.secure = new SecureUpload(round, this.id, task, input);
+    return this.secure.advertisement();
+  }
+
+  /** Secure aggregation's later steps: the answer to the roster, the relay, the unmask request. */
+  private async secureStep(message: Uint8Array, round: number): Promise<Uint8Array> {
+    const secure = this.secure;
+    if (!secure || secure.round !== round) throw new Error(`client ${this.id}: a secure-aggregation message for round ${round}, which this client is not masking an input for`);
+    const { reply, done } = await secure.answer(message);
+    if (done) this.secure = null;
+    return reply;
   }
 
   /** The result message: the defended update, then the batch-norm running statistics dense, for the server to average. */

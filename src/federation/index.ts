@@ -10,7 +10,7 @@ export { runParts, type RunObjects, type RunParts } from './parts.js';
 export { Replica, stateLayout, type ModelLayout } from './replica.js';
 export { decodeMessage, encodeMessage, EVERYONE, type Control, type ControlOf, type FitTask } from './wire.js';
 export { loadCheckpoint, saveCheckpoint, type Checkpoint, type HistoryEntry } from './checkpoint.js';
-export { CUSTOM, lrSchedule, parseSpec, specSchema, type FederatedSpec, type Partition } from './spec.js';
+export { CUSTOM, DEFAULT_SECURE_CLIP, lrSchedule, parseSpec, secureAggregationProblem, specSchema, type FederatedSpec, type Partition } from './spec.js';
 export {
   clientStream, createClient, createFederation, DATASET_SHAPES, modelLayoutOf, runFederated, trainingImages,
   type ClientSource, type Federation, type FederatedResult, type FederationOptions, type RemoteClients, type RunData, type RunOptions,
@@ -18,3 +18,6 @@ export {
 export { broadcasterParty, commitDecider, commonSetOf, decodeProposal, proposalMessage, type BroadcasterParty, type Decision } from './aligned.js';
 export { compareDefenses, comparisonTable, defaultConfigs, type CompareConfig, type CompareRow } from './compare.js';
 export { fullLayout, type ReplicaMeta } from './replica.js';
+export { aggregateOfSum, BUFFER_RANGE, secureInput, secureLength, type SecureAggregate, type SecureInput } from './secure-vector.js';
+export { SecureRoundFailed, secureSum, type SecureRoundSetup, type SecureStep } from './secure-round.js';
+export { openSecagg, secaggMessage, SecureUpload, type SecureTask } from './secure-client.js';

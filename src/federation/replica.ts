@@ -38,10 +38,19 @@ export class Replica {
     return this.optimizer.options;
   }
 
-  /** Applies round r's broadcast: one optimizer step on the aggregate at lr, buffers replaced. */
-  /** `shared`: the round's ADGP common set, for tensors the broadcast sends as values only. */
-  applyBroadcast(bytes: Uint8Array, shared?: SharedPositions): ControlOf<'broadcast'> {
+  /**
+   * Applies round r's broadcast: one optimizer step on the aggregate at lr, buffers replaced; or
+   * its `skip` (a failed round): the round number moves on, nothing else changes.
+   * `shared`: the round's ADGP common set, for tensors the broadcast sends as values only.
+   */
+  applyBroadcast(bytes: Uint8Array, shared?: SharedPositions): ControlOf<'broadcast' | 'skip'> {
     const r = this.round + 1;
+    const head = decodeMessage(bytes, ['broadcast', 'skip']).control;
+    if (head.type === 'skip') {
+      if (head.round !== r) throw new WireFormatError(`skip message: round ${head.round} where ${r} was expected`);
+      this.round = r;
+      return head;
+    }
     const { control, tensors } = decodeWithTensors(bytes, 'broadcast', 'aggregate', stateLayout(this.layout), { round: r }, shared);
     const dense = densify(tensors);
     const np = this.layout.params.length;

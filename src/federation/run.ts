@@ -204,7 +204,9 @@ export function createFederation(input: FederatedSpec, data: RunData, options: F
   const wrap = options.transport ?? ((p: ClientProxy) => p);
   const proxies = remote ?? clients.map((cl) => inProcess(cl));
   const broadcaster = spec.defense.name !== ADGP ? undefined : options.broadcaster ?? broadcasterParty(layout.params, broadcasterOptionsOf(spec.defense.options));
-  const server = new FederatedServer({ layout, model: initial, strategy, clients: proxies.map(wrap), rng: s.server, timeoutMs: options.timeoutMs, broadcaster });
+  const sa = spec.secureAggregation;
+  const secure = sa && { ...sa, fullBatch: spec.batchSize * spec.localSteps };
+  const server = new FederatedServer({ layout, model: initial, strategy, clients: proxies.map(wrap), rng: s.server, timeoutMs: options.timeoutMs, broadcaster, secure });
   return { spec, model, runner, layout, clients, server, test: data.test, history: [] };
 }
 

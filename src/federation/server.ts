@@ -8,11 +8,17 @@ import type { ClientProxy } from './client.js';
 import { type ModelLayout, type Replica, stateLayout } from './replica.js';
 import { aggregateRound, configureRound, type FitResult, type Strategy } from './strategy.js';
 import type { BroadcasterParty } from './aligned.js';
+import type { SecureSum } from '../secagg/index.js';
+import type { ClientUpdate } from '../common/update.js';
+import type { SecureTask } from './secure-client.js';
+import { SecureRoundFailed, secureSum, type SecureStep } from './secure-round.js';
+import { secureLength } from './secure-vector.js';
 import { decodeWithTensors, encodeMessage, encodeWithTensors, EVERYONE, type SharedPositions } from './wire.js';
 
 export interface Dropout {
   client: number;
-  phase: 'sync' | 'fit' | 'broadcast';
+  /** `secagg`: a step of secure aggregation (the reason names it). */
+  phase: 'sync' | 'fit' | 'secagg' | 'broadcast';
   reason: string;
 }
 
@@ -27,9 +33,20 @@ export interface RoundRecord {
   /** Mean over the answering clients of their defense's ||g - C(g)|| / ||g||. */
   relGradDistance: number | null;
   keptFraction: number | null;
+  /** Secure aggregation: the clients in the sum, the share of their entries beyond the clip, the bound on the mean's error per entry. */
+  secure?: { contributors: number[]; clippedFraction: number; meanErrorBound: number };
+  /** Why the round failed (secure aggregation with too few clients left); the model did not change. */
+  failed?: string;
   /** Bytes of every message this round, all clients together. */
   bytesUp: number;
   bytesDown: number;
+}
+
+/** What a round's answers came to: the aggregate to broadcast (null: the round failed), who holds its common set, its figures. */
+interface Outcome {
+  aggregate: ClientUpdate | null;
+  holders: readonly number[];
+  figures: Pick<RoundRecord, 'trainLoss' | 'relGradDistance' | 'keptFraction' | 'secure' | 'failed'>;
 }
 
 export interface ServerState {
@@ -51,6 +68,8 @@ export interface ServerSetup {
   timeoutMs?: number;
   /** ADGP: the trusted party that turns the clients' proposals into the round's common set. */
   broadcaster?: BroadcasterParty;
+  /** Secure aggregation (src/secagg): the server gets only the sum of the sampled clients' updates. */
+  secure?: SecureTask;
 }
 
 export class FederatedServer {
@@ -68,6 +87,9 @@ export class FederatedServer {
     setup.clients.forEach((c, i) => {
       if (c.id !== i) throw new Error(`server: client at slot ${i} has id ${c.id}; ids must be 0..${n - 1}`);
     });
+    if (setup.secure && !setup.strategy.aggregateSum) {
+      throw new Error(`server: strategy ${setup.strategy.name} has no aggregateSum, so it cannot run with secure aggregation (the server sees only the sum)`);
+    }
     this.inSync = new Array<boolean>(n).fill(false);
     this.bytesUp = new Array<number>(n).fill(0);
     this.bytesDown = new Array<number>(n).fill(0);
@@ -78,14 +100,14 @@ export class FederatedServer {
   }
 
   async runRound(): Promise<RoundRecord> {
-    const { strategy, clients, layout } = this.setup;
+    const { strategy, clients, secure } = this.setup;
     const model = this.current;
     const round = model.round + 1;
     const up0 = sum(this.bytesUp);
     const down0 = sum(this.bytesDown);
     const { clients: sampled, task } = configureRound(strategy, round, clients.length, this.rng);
     const aligned = this.setup.broadcaster !== undefined;
-    const fit = encodeMessage({ type: 'fit', round, modelRound: model.round, task: { ...task, ...(aligned ? { aligned } : {}) } });
+    const fit = encodeMessage({ type: 'fit', round, modelRound: model.round, task: { ...task, ...(aligned ? { aligned } : {}), ...(secure ? { secure } : {}) } });
     const dropped: Dropout[] = [];
     let answers = await this.gather(sampled, (c) => this.train(c, fit), dropped);
     let shared: SharedPositions | undefined;
@@ -103,24 +125,14 @@ export class FederatedServer {
       shared = decided.shared;
       answers = await this.gather(proposers, (c) => this.send(c, 'fit', commit, () => clients[c]!.fit(commit)), dropped);
     }
-    const results: FitResult[] = [];
-    for (const [c, answer] of answers) {
-      try {
-        const { control, tensors } = decodeWithTensors(answer, 'result', 'update', stateLayout(layout), { round, clientId: c }, shared);
-        if (control.clientId !== c) throw new Error(`answer names client ${control.clientId}`);
-        results.push({ clientId: c, examples: control.examples, loss: control.loss, report: control.report, tensors });
-      } catch (e) {
-        dropped.push(this.drop(c, 'fit', e));
-      }
-    }
-    if (results.length === 0) {
-      throw new Error(`round ${round}: every sampled client failed (${dropped.map((d) => `client ${d.client}: ${d.reason}`).join('; ')})`);
-    }
+    const outcome = secure ? await this.secureOutcome(round, sampled, answers, dropped, shared) : this.plainOutcome(round, answers, dropped, shared);
     const lr = strategy.serverLr(round);
     const listeners = clients.filter((c) => this.inSync[c.id]);
     // Values only where every listener holds the common set (it took part in this round's commit).
-    const valuesOnly = shared && listeners.every((c) => results.some((r) => r.clientId === c.id)) ? shared : undefined;
-    const broadcast = encodeWithTensors({ type: 'broadcast', round, lr }, EVERYONE, 'aggregate', aggregateRound(strategy, round, layout, results), valuesOnly);
+    const valuesOnly = shared && outcome.aggregate && listeners.every((c) => outcome.holders.includes(c.id)) ? shared : undefined;
+    const broadcast = outcome.aggregate
+      ? encodeWithTensors({ type: 'broadcast', round, lr }, EVERYONE, 'aggregate', outcome.aggregate, valuesOnly)
+      : encodeMessage({ type: 'skip', round, reason: outcome.figures.failed ?? 'failed' });
     model.applyBroadcast(broadcast, valuesOnly);
     await Promise.all(listeners.map(async (c) => {
       this.bytesDown[c.id]! += broadcast.length;
@@ -135,11 +147,75 @@ export class FederatedServer {
       lr,
       sampled,
       dropped: dropped.sort((a, b) => a.client - b.client || a.phase.localeCompare(b.phase)),
-      trainLoss: results.reduce((s, r) => s + r.loss * r.examples, 0) / results.reduce((s, r) => s + r.examples, 0),
-      relGradDistance: meanOf(results, 'relGradDistance'),
-      keptFraction: meanOf(results, 'keptFraction'),
+      ...outcome.figures,
       bytesUp: sum(this.bytesUp) - up0,
       bytesDown: sum(this.bytesDown) - down0,
+    };
+  }
+
+  /** The clients' answers decoded as updates, and the strategy's aggregate of them. */
+  private plainOutcome(round: number, answers: readonly [number, Uint8Array][], dropped: Dropout[], shared?: SharedPositions): Outcome {
+    const results: FitResult[] = [];
+    for (const [c, answer] of answers) {
+      try {
+        const { control, tensors } = decodeWithTensors(answer, 'result', 'update', stateLayout(this.setup.layout), { round, clientId: c }, shared);
+        if (control.clientId !== c) throw new Error(`answer names client ${control.clientId}`);
+        results.push({ clientId: c, examples: control.examples, loss: control.loss, report: control.report, tensors });
+      } catch (e) {
+        dropped.push(this.drop(c, 'fit', e));
+      }
+    }
+    if (results.length === 0) {
+      throw new Error(`round ${round}: every sampled client failed (${dropped.map((d) => `client ${d.client}: ${d.reason}`).join('; ')})`);
+    }
+    return {
+      aggregate: aggregateRound(this.setup.strategy, round, this.setup.layout, results),
+      holders: results.map((r) => r.clientId),
+      figures: {
+        trainLoss: results.reduce((s, r) => s + r.loss * r.examples, 0) / results.reduce((s, r) => s + r.examples, 0),
+        relGradDistance: meanOf(results, 'relGradDistance'),
+        keptFraction: meanOf(results, 'keptFraction'),
+      },
+    };
+  }
+
+  /**
+   * Secure aggregation: the answers are the clients' keys; the protocol's steps go through their
+   * fit calls, and the strategy makes the aggregate from the sum alone. With too few clients left
+   * the round fails: no aggregate, the record says why.
+   */
+  private async secureOutcome(round: number, sampled: readonly number[], answers: readonly [number, Uint8Array][], dropped: Dropout[], shared?: SharedPositions): Promise<Outcome> {
+    const { clients, layout, strategy } = this.setup;
+    const task = this.setup.secure!;
+    const why = (step: SecureStep, e: unknown) => new Error(`${step}: ${e instanceof Error ? e.message : String(e)}`);
+    let result: SecureSum;
+    try {
+      result = await secureSum({
+        round,
+        task,
+        participants: sampled,
+        vectorLength: secureLength(layout, shared),
+        keys: answers,
+        exchange: (ids, message, step) => this.gather(ids, (c) => {
+          const m = message(c);
+          return this.send(c, 'secagg', m, () => clients[c]!.fit(m)).catch((e: PhaseError) => Promise.reject(new PhaseError('secagg', why(step, e.cause))));
+        }, dropped),
+        refuse: (c, step, e) => dropped.push(this.drop(c, 'secagg', why(step, e))),
+      });
+    } catch (e) {
+      if (!(e instanceof SecureRoundFailed)) throw e;
+      return { aggregate: null, holders: [], figures: { trainLoss: NaN, relGradDistance: null, keptFraction: null, failed: e.message } };
+    }
+    const mean = strategy.aggregateSum!(layout, result, { clip: task.clip, shared });
+    return {
+      aggregate: mean.tensors,
+      holders: answers.map(([c]) => c),
+      figures: {
+        trainLoss: mean.trainLoss,
+        relGradDistance: mean.relGradDistance,
+        keptFraction: mean.keptFraction,
+        secure: { contributors: [...mean.contributors], clippedFraction: mean.clippedFraction, meanErrorBound: mean.meanErrorBound },
+      },
     };
   }
 

@@ -7,8 +7,10 @@ import { checkUpdate, denseUpdate, type ClientUpdate, type UpdateTensor } from '
 import { meanUpdates, restrictToSupport, supportUnion } from '../aggregation/index.js';
 import { encodedSize } from '../codec/index.js';
 import type { SgdOptionsInput } from '../optim/index.js';
+import type { SecureSum } from '../secagg/index.js';
 import { stateLayout, type ModelLayout } from './replica.js';
-import { fitTaskSchema, type FitTask } from './wire.js';
+import { aggregateOfSum, type SecureAggregate } from './secure-vector.js';
+import { fitTaskSchema, type FitTask, type SharedPositions } from './wire.js';
 
 /** One client's decoded answer. */
 export interface FitResult {
@@ -44,6 +46,12 @@ export interface Strategy {
   /** One entry per parameter (dense or sparse), then the batch-norm buffers dense, in the model's layout. */
   aggregateFit(round: number, layout: ModelLayout, results: readonly FitResult[]): ClientUpdate;
   serverLr(round: number): number;
+  /**
+   * Under secure aggregation: the weighted mean (at ADGP's common set, or dense) and the round's
+   * figures from the secure sum of the clients' vectors alone (secure-vector.ts). A strategy
+   * without it cannot run with secure aggregation (the server sees no single client's update).
+   */
+  aggregateSum?(layout: ModelLayout, sum: SecureSum, options: { clip: number; shared?: SharedPositions }): SecureAggregate;
 }
 
 export interface StrategyOptions {
@@ -66,12 +74,14 @@ export function createStrategy(o: StrategyOptions): Strategy {
   if (!(o.fraction > 0 && o.fraction <= 1)) throw new Error(`strategy: fraction must be in (0, 1], got ${o.fraction}`);
   if (o.algorithm === 'clsgd' && o.localSteps !== 1) throw new Error(`strategy: CL-SGD takes one local step per round, got localSteps ${o.localSteps} (use fedavg)`);
   const aggregateFit = (_round: number, layout: ModelLayout, results: readonly FitResult[]) => weightedMean(layout, results);
+  const aggregateSum = (layout: ModelLayout, sum: SecureSum, a: { clip: number; shared?: SharedPositions }) => aggregateOfSum(layout, sum, a.clip, a.shared);
   if (o.algorithm === 'clsgd') {
     return {
       name: 'clsgd',
       serverOptimizer: { lr: o.lrAt(1), momentum: o.momentum, weightDecay: o.weightDecay },
       configureFit: (_round, n, rng) => ({ clients: sampleClients(n, o.fraction, rng), task: { payload: 'gradient', localSteps: 1, lr: 0, weightDecay: 0 } }),
       aggregateFit,
+      aggregateSum,
       serverLr: (round) => o.lrAt(round),
     };
   }
@@ -83,6 +93,7 @@ export function createStrategy(o: StrategyOptions): Strategy {
       task: { payload: 'delta', localSteps: o.localSteps, lr: o.lrAt(round), weightDecay: o.weightDecay },
     }),
     aggregateFit,
+    aggregateSum,
     serverLr: () => o.serverLr,
   };
 }

@@ -7,7 +7,9 @@
 // Four messages: `fit` (server -> client: train this round, no tensors), `result` (client ->
 // server: the defended update, kind 'update'), `broadcast` (server -> clients: the round's
 // aggregate, kind 'aggregate') and `sync` (server -> one client: the whole model and optimizer
-// state, kind 'aggregate', for a client whose replica is behind). Bytes counted anywhere in this
+// state, kind 'aggregate', for a client whose replica is behind). ADGP adds `proposal`, `commit`
+// and `proposed`; secure aggregation adds `secagg` (a src/secagg message as the payload, both
+// ways, through the fit call) and `skip` (a failed round, in place of its broadcast). Bytes counted anywhere in this
 // module are the lengths of these envelopes, control part included.
 import { z } from 'zod';
 import { decodeUpdate, encodeUpdate, WireFormatError } from '../codec/index.js';
@@ -32,6 +34,17 @@ export const fitTaskSchema = z.object({
   weightDecay: finite.nonnegative(),
   /** ADGP: answer with a proposal (the DGP band's positions), then upload values at the commit's common set. */
   aligned: z.boolean().optional(),
+  /**
+   * Secure aggregation: instead of its update, the client answers with its first secure-aggregation
+   * message (its keys), then masks its values in the rounds that follow (`secagg` messages).
+   */
+  secure: z.object({
+    threshold: z.number().int().min(2).max(255),
+    clip: finite.positive(),
+    neighbours: z.number().int().min(2).max(254).optional(),
+    /** Examples of a full round's work (batch size x local steps): a client weighs its input by its examples over this. */
+    fullBatch: z.number().int().positive(),
+  }).strict().optional(),
 });
 export type FitTask = z.infer<typeof fitTaskSchema>;
 
@@ -67,6 +80,10 @@ const controlSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('commit'), round }),
   // In a deployment the proposal goes to the broadcaster service; the server gets this receipt.
   z.object({ type: z.literal('proposed'), round, clientId: round }),
+  // Secure aggregation: one message of src/secagg as the payload, to (server -> client) or from client `clientId`.
+  z.object({ type: z.literal('secagg'), round, clientId: round }),
+  // A round that failed (secure aggregation with too few clients left): no model update, the round number moves on.
+  z.object({ type: z.literal('skip'), round, reason: z.string().max(2000) }),
   z.object({
     type: z.literal('sync'),
     round,

@@ -4,7 +4,8 @@
 // it stops with a ClientStop error when it may not go on (refused credential, aborted run, a
 // server that stayed away too long). The bytes it handles are the same wire messages as in one
 // process; ADGP proposals go to the broadcaster, and the commit the server relays is checked
-// against the broadcaster's digest before any value is uploaded.
+// against the broadcaster's digest before any value is uploaded. Secure aggregation's steps come
+// as fit tasks too, and go to the client as they are.
 import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
 import { Rng } from '../common/rng.js';
 import {
@@ -270,14 +271,15 @@ async function handle(t: Task, payload: Uint8Array, j: Joined, o: ClientRunOptio
       j.store.save(t.round, j.client);
       return empty;
     case TaskKind.FIT: {
-      const { control } = decodeMessage(payload, ['fit', 'commit']);
+      // A fit instruction, ADGP's commit or a secure-aggregation step: the client answers each; only ADGP's need the broadcaster.
+      const { control } = decodeMessage(payload, ['fit', 'commit', 'secagg']);
       if (control.type === 'commit') {
         if (!j.proposer) throw new Error('an ADGP commit arrived, but this client has no broadcaster');
         await j.proposer.verify(payload);
         return j.client.fit(payload);
       }
       const answer = await j.client.fit(payload);
-      if (decodeMessage(answer, ['result', 'proposal']).control.type === 'proposal') {
+      if (control.type === 'fit' && decodeMessage(answer, ['result', 'proposal', 'secagg']).control.type === 'proposal') {
         if (!j.proposer) throw new Error('the run asks for an ADGP proposal, but this client has no broadcaster');
         return j.proposer.propose(answer);
       }

@@ -91,7 +91,14 @@ test('dgp privacy-table runs every row on a tiny budget and writes the table', a
   assert.deepEqual(table.options.defenses.map((d: { defenseOptions: Record<string, unknown> }) => d.defenseOptions), [
     { ef: false }, { pTop: 0.05, pKeep: 0.2, tinyTensor: 'send', ef: true }, { fraction: 0.2, ef: true },
     { mechanism: 'gaussian', clip: 100, noiseMultiplier: 1e-4, ef: false }, { mechanism: 'gaussian', clip: 100, noiseMultiplier: 1e-3, ef: false },
+    ...[0, 1].map(() => ({ pTop: 0.05, pKeep: 0.2, tinyTensor: 'send', ef: true, protectTop: true, policy: 'vote' })), { ef: false },
   ]);
+  // The ADGP rows: one round of 10 clients' images (batch 1 each), each upload and the secure aggregate.
+  for (const row of ['| dlg-mask | lenet | ADGP, each of 10 clients\' uploads |', '| dlg-mask | lenet | ADGP + secure aggregation: the aggregate of 10 clients |', '| dlg | lenet | none + secure aggregation: the aggregate of 10 clients |']) assert.ok(md.includes(row), `${row} missing`);
+  const aggregate = JSON.parse(readFileSync(join(out, 'dlg__adgp-aggregate.json'), 'utf8'));
+  assert.deepEqual([aggregate.summary.images, aggregate.summary.clients, aggregate.summary.view, aggregate.records.length, aggregate.records[0].batch], [10, 10, 'aggregate', 1, 10]);
+  const each = JSON.parse(readFileSync(join(out, 'dlg__adgp-client.json'), 'utf8'));
+  assert.deepEqual([each.summary.images, each.summary.view, each.records.length, each.records[0].batch], [10, 'client', 10, 1]);
   const row = JSON.parse(readFileSync(join(out, 'dlg-mask__dgp.json'), 'utf8'));
   assert.equal(row.options.defenseOptions.pKeep, 0.2);
 });

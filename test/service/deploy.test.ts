@@ -3,16 +3,15 @@
 // equal the same run in one process on the same data (test loss, every byte count, the whole
 // history), also through ADGP's separate broadcaster and across a server killed and resumed.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Rng } from '../../src/common/rng.js';
-import { type Dataset, loadImageFolder, loadMnist, partitionIid, writeImageFolder } from '../../src/data/index.js';
+import { type Dataset, loadMnist } from '../../src/data/index.js';
 import { createClient } from '@connectrpc/connect';
 import { type FederatedResult, type FederatedSpec, runFederated } from '../../src/federation/index.js';
 import { FederationService, nodeTransport } from '../../src/service/index.js';
-import { type DgpProcess, startDgp, stopAll } from '../../scripts/processes.js';
-import { type TestDeployment, testDeployment } from './helpers.js';
+import type { DgpProcess } from '../../scripts/processes.js';
+import { clientFolders, processes, type TestDeployment, testDeployment } from './helpers.js';
 
 const CLIENTS = 3;
 const PER_CLIENT = 200;
@@ -29,29 +28,16 @@ describe('the deployment service between real processes', { concurrency: false }
   let d: TestDeployment;
   let own: Dataset[];
   const mnist = loadMnist();
-  const procs: DgpProcess[] = [];
-  const start = (name: string, args: string[]) => {
-    const p = startDgp(name, args, { cwd: d.dir });
-    procs.push(p);
-    return p;
-  };
+  const { start, stopAll } = processes(() => d.dir);
   const tls = (name: 'server' | 'broadcaster') => ['--tls-cert', `${name}.pem`, '--tls-key', `${name}-key.pem`];
   const run = ['--model', 'mlp', '--rounds', '4', '--batch-size', '16', '--lr', '0.1', '--schedule', 'constant', '--test-limit', '500', '--seed', '3'];
 
   before(async () => {
     d = await testDeployment(CLIENTS);
-    const parts = partitionIid(CLIENTS * PER_CLIENT, CLIENTS, new Rng(5));
-    own = parts.map((indices, k) => {
-      const dir = join(d.dir, `client-${k}`);
-      writeImageFolder(dir, mnist.train, indices, (path, bytes) => {
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, bytes);
-      });
-      return loadImageFolder(dir, 'mnist');
-    });
+    own = clientFolders(d.dir, mnist.train, CLIENTS, PER_CLIENT, 5);
   });
   after(async () => {
-    await stopAll(procs);
+    await stopAll();
     rmSync(d.dir, { recursive: true, force: true });
   });
 

@@ -1,8 +1,11 @@
 // A deployment made inside the test: a CA and certificates for 127.0.0.1, a token per client and
 // one for the server (to call the broadcaster), the access lists that admit them.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Rng } from '../../src/common/rng.js';
+import { type DgpProcess, startDgp, stopAll } from '../../scripts/processes.js';
+import { type Dataset, loadImageFolder, partitionIid, writeImageFolder } from '../../src/data/index.js';
 import { AccessList, accessEntry, type Credential, makeCertificates, newToken } from '../../src/service/index.js';
 
 export interface TestDeployment {
@@ -51,5 +54,30 @@ export async function testDeployment(clients: number, dir = mkdtempSync(join(tmp
     serverAccess: AccessList.parse(serverAccess, 'test'),
     broadcasterAccess: AccessList.parse(broadcasterAccess, 'test'),
     files,
+  };
+}
+
+/** `clients` image folders of `perClient` images each (an IID cut of `data` by `seed`), DIR/client-K, read back as each client reads them. */
+export function clientFolders(dir: string, data: Dataset, clients: number, perClient: number, seed: number): Dataset[] {
+  return partitionIid(clients * perClient, clients, new Rng(seed)).map((indices, k) => {
+    const folder = join(dir, `client-${k}`);
+    writeImageFolder(folder, data, indices, (path, bytes) => {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, bytes);
+    });
+    return loadImageFolder(folder, 'mnist');
+  });
+}
+
+/** Starts dgp processes in the deployment's folder (`dir()`, read at each start) and stops them all at the end. */
+export function processes(dir: () => string): { start: (name: string, args: string[]) => DgpProcess; stopAll: () => Promise<void> } {
+  const procs: DgpProcess[] = [];
+  return {
+    start: (name, args) => {
+      const p = startDgp(name, args, { cwd: dir() });
+      procs.push(p);
+      return p;
+    },
+    stopAll: () => stopAll(procs),
   };
 }
