@@ -93,11 +93,12 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
   const attack = typeof spec.attack === 'string' ? createAttack(spec.attack) : spec.attack;
   const defenseOptions = spec.defenseOptions ?? {};
   const own = typeof spec.defense === 'string' ? undefined : spec.defense;
-  // Checked once up front, so a bad name or option fails before any case is built.
-  const defense = own ?? createDefense(spec.defense as string, defenseOptions);
+  const round = spec.round;
+  // Checked once up front, so a bad name or option fails before any case is built (a round of
+  // ADGP clients makes its own defenses, in buildRoundCases).
+  const defense = own ?? (round ? null : createDefense(spec.defense as string, defenseOptions));
   const server = attack.name === 'rtf' ? imprintServer({ bins: spec.bins ?? 64 }) : undefined;
   const knows = { batchSize: true, labels: spec.knowLabels ?? false, positions: true };
-  const round = spec.round;
   if (spec.defense === ADGP && !round) throw new Error('experiment: ADGP is attacked in rounds of several clients (give round: { clients, view, clip })');
   if (round && spec.defense !== ADGP && spec.defense !== 'none') throw new Error(`experiment: rounds of several clients are for adgp or none, not ${spec.defense}`);
   const perGroup = batch * (round?.clients ?? 1);
@@ -110,7 +111,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
     const seed = spec.seed * 7919 + k;
     if (!round) {
       const indices = Array.from({ length: batch }, (_, i) => at + i);
-      return [await buildCase({ model: spec.model, state: spec.state, data: test, indices, defense, seed, knows, server })];
+      return [await buildCase({ model: spec.model, state: spec.state, data: test, indices, defense: defense!, seed, knows, server })];
     }
     const batches = Array.from({ length: round.clients }, (_, c) => Array.from({ length: batch }, (_, i) => at + c * batch + i));
     const rc = await buildRoundCases({ model: spec.model, state: spec.state, data: test, batches, adgp: spec.defense === ADGP ? defenseOptions : null, clip: round.clip, seed, knows });

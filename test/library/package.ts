@@ -13,7 +13,7 @@ import { join } from 'node:path';
 export const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** What the packed tarball needs to be built: the `files` of package.json, and the build's inputs. */
-const PACK_INPUTS = ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'src', 'bin', 'proto', 'docs'];
+const PACK_INPUTS = ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'scripts/build-web.ts', 'src', 'bin', 'proto', 'docs'];
 
 export interface Packed {
   tarball: string;
@@ -48,7 +48,11 @@ export function pack(dir: string): Packed {
   for (const p of PACK_INPUTS) cpSync(join(ROOT, p), join(copy, p), { recursive: true, filter: (src) => !src.includes('/docs/api') });
   symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
   const built = !distIsCurrent();
-  if (!built) cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
+  if (!built) {
+    cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
+    // The browser client's page, which prepare builds beside dist/.
+    if (existsSync(join(ROOT, 'web/dist/index.html'))) cpSync(join(ROOT, 'web/dist'), join(copy, 'web/dist'), { recursive: true });
+  }
   const t0 = performance.now();
   const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir, ...(built ? [] : ['--ignore-scripts'])], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const seconds = (performance.now() - t0) / 1000;

@@ -37,7 +37,7 @@ describe('the packed tarball, installed offline into a fresh project', { concurr
   });
 
   it('holds the compiled modules, their declarations, the command and the protocol, and no tests, fixtures or sources', () => {
-    for (const f of ['bin/dgp.js', 'dist/cli/main.js', 'dist/federation/index.js', 'dist/federation/index.d.ts', 'proto/dgp/v1/federation.proto', 'README.md', 'docs/library.md', 'package.json']) {
+    for (const f of ['bin/dgp.js', 'dist/cli/main.js', 'dist/federation/index.js', 'dist/federation/index.d.ts', 'proto/dgp/v1/federation.proto', 'README.md', 'docs/library.md', 'package.json', 'web/dist/index.html', 'web/dist/app.js', 'web/dist/ort-wasm-simd-threaded.wasm']) {
       assert.ok(packed.files.includes(f), `${f} is not in the tarball`);
     }
     const unwanted = packed.files.filter((f) => /^(src|test|fixtures|bench|scripts|node_modules)\/|\.test\.|tsbuildinfo|^docs\/api\//.test(f));
