@@ -1,7 +1,7 @@
 // The compute core's public surface: symbolic ops, grad, compile.
 export { Graph, Sym, type Shape, type Primitive, sizeOf } from './graph.js';
 export { grad } from './grad.js';
-export { compile, trace, Compiled, type Input, type TracedFn, type CompileOptions } from './compile.js';
+export { compile, trace, Compiled, sessionOptions, type Input, type TracedFn, type CompileOptions } from './compile.js';
 export { interpret } from './interpret.js';
 export { lowerToOnnx } from './onnx.js';
 export * from './ops/elementwise.js';
