@@ -76,9 +76,14 @@ export async function coreTasks(): Promise<Task[]> {
   return tasks;
 }
 
-/** Loss, parameter gradients and an SGD update (lr 0.01), batch norm in training mode. */
-function trainTask(name: string, model: Model, initial: HostTensor[], x: HostTensor, y: HostTensor, warm?: number, iters?: number): Task {
+/**
+ * Loss, parameter gradients and an SGD update (lr 0.01), batch norm in training mode. The updated
+ * parameters are written into the spare of two buffer sets (Compiled.run's `into`), so no step
+ * allocates them afresh.
+ */
+export function trainTask(name: string, model: Model, initial: HostTensor[], x: HostTensor, y: HostTensor, warm?: number, iters?: number, reuse = true): Task {
   let params = initial;
+  let spare: (Float32Array | undefined)[] = [undefined, ...initial.map((p) => new Float32Array(p.data.length))];
   const step = compile((xs: Sym, ys: Sym, ...p: Sym[]) => {
     const { logits } = model.forward(bindParams(model.params, p), xs, { training: true });
     const loss = crossEntropy(logits, ys);
@@ -90,7 +95,8 @@ function trainTask(name: string, model: Model, initial: HostTensor[], x: HostTen
     warm,
     iters,
     step: async () => {
-      const out = await step.run([x, y, ...params]);
+      const out = await step.run([x, y, ...params], reuse ? spare : undefined);
+      spare = [undefined, ...params.map((p) => p.data)];
       params = params.map((p, i) => ({ shape: p.shape, data: out[1 + i]! }));
     },
   };

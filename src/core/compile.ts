@@ -86,7 +86,13 @@ export class Compiled {
     return this.entry(shapes).traced;
   }
 
-  async run(inputs: Input[]): Promise<Float32Array[]> {
+  /**
+   * Runs on these inputs (read in place, never copied). `into[k]`, when given, is a buffer of
+   * output k's size that onnxruntime writes output k into (returned as that same array): a
+   * training loop can alternate two parameter buffers instead of receiving fresh ones each call.
+   * It must not be one of the inputs.
+   */
+  async run(inputs: Input[], into?: readonly (Float32Array | undefined)[]): Promise<Float32Array[]> {
     const e = this.entry(inputs.map((x) => x.shape));
     const session = await e.session;
     const feeds: Record<string, ort.Tensor> = {};
@@ -94,8 +100,20 @@ export class Compiled {
       if (x.data.length !== e.traced.inputs[i]!.size) throw new Error(`${this.name}: input ${i} has ${x.data.length} values for shape [${x.shape}]`);
       feeds[e.inNames[i]!] = new ort.Tensor('float32', x.data, x.shape as number[]);
     });
-    const res = await session.run(feeds);
-    return e.outNames.map((n) => res[n]!.data as Float32Array);
+    if (!into) {
+      const res = await session.run(feeds);
+      return e.outNames.map((n) => res[n]!.data as Float32Array);
+    }
+    const fetches: Record<string, ort.Tensor | null> = {};
+    e.outNames.forEach((n, k) => {
+      const buf = into[k];
+      const out = e.traced.outputs[k]!;
+      if (buf && buf.length !== out.size) throw new Error(`${this.name}: output buffer ${k} has ${buf.length} values for shape [${out.shape}]`);
+      if (buf && inputs.some((x) => x.data.buffer === buf.buffer)) throw new Error(`${this.name}: output buffer ${k} shares memory with an input`);
+      fetches[n] = buf ? new ort.Tensor('float32', buf, out.shape) : null;
+    });
+    const res = await session.run(feeds, fetches as ort.InferenceSession.FetchesType);
+    return e.outNames.map((n, k) => into[k] ?? (res[n]!.data as Float32Array));
   }
 
   /** The float64 reference evaluation of the same trace (slow; for tests). */
