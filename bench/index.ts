@@ -37,7 +37,8 @@ const load = () => `load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().l
 
 /** One row per task: ours, PyTorch's, the ratio. */
 function sideBySide(title: string, ours: Record<string, { median: number; min: number }>, torch: TorchResult | null, fallback: Record<string, number> = {}): void {
-  const source = torch ? `PyTorch ${torch.engine}, measured now, right after ours` : withTorch ? 'PyTorch not run' : 'PyTorch: published figures where there are any (add --torch to measure here)';
+  const spin = `our threads ${process.env.DGP_ORT_SPIN === '1' ? 'spin' : 'sleep'} when idle, PyTorch's ${process.env.OMP_WAIT_POLICY === 'PASSIVE' ? 'sleep' : 'spin (its default)'}`;
+  const source = torch ? `PyTorch ${torch.engine}, measured now, right after ours; ${spin}` : withTorch ? 'PyTorch not run' : 'PyTorch: published figures where there are any (add --torch to measure here)';
   const ref = torch ? torch.tasks : fallback;
   const rows = Object.entries(ours).map(([name, r]) => {
     const t = ref[name];

@@ -1,5 +1,8 @@
 // Runs the PyTorch twins (bench/torch/bench.py) for one group of tasks with Debian's python3-torch
-// (/usr/bin/python3, or DGP_TORCH_PYTHON), 2 threads as ours, or says why it cannot.
+// (/usr/bin/python3, or DGP_TORCH_PYTHON), 2 threads as ours, or says why it cannot. PyTorch runs
+// with its defaults (OpenMP threads spin a while when idle; OMP_WAIT_POLICY passes through): with
+// PASSIVE its small tasks took 3-5 times longer on an idle machine, and with spinning they took
+// 10-100 times longer while other jobs ran. Ours sleep by default (DGP_ORT_SPIN).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
