@@ -2,9 +2,12 @@
 // No Node built-ins (the web bench's page uses it too).
 export interface Step {
   step: () => Promise<void>;
+  /** The task's own warm-up and timed runs (the ResNet-18 tasks take fewer). */
+  warm?: number;
+  iters?: number;
 }
 
-export async function timeTask(t: Step, warm = 5, iters = 40): Promise<{ median: number; min: number }> {
+export async function timeTask(t: Step, warm = t.warm ?? 5, iters = t.iters ?? 40): Promise<{ median: number; min: number }> {
   for (let i = 0; i < warm; i++) await t.step();
   const ts: number[] = [];
   for (let i = 0; i < iters; i++) {

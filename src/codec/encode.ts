@@ -157,12 +157,8 @@ function writeTensor(out: Uint8Array, view: DataView, at: number, p: Plan): numb
     const idx = p.indices;
     let prev = -1;
     if (p.coding === 'bitmap') {
-      for (let j = 0; j < idx.length; j++) {
-        const i = idx[j]!;
-        if (i <= prev || i >= p.n) throw badPosition(p, j, prev);
-        prev = i;
-        out[at + (i >>> 3)] |= 1 << (i & 7);
-      }
+      const bad = writeBitmap(out, at, idx, p.n);
+      if (bad >= 0) throw badPosition(p, bad, bad > 0 ? idx[bad - 1]! : -1);
       at += bitmapBytes(p.n);
     } else if (p.coding === 'gaps') {
       for (let j = 0; j < idx.length; j++) {
@@ -176,6 +172,28 @@ function writeTensor(out: Uint8Array, view: DataView, at: number, p: Plan): numb
   if (p.levels) at = writeLevels(out, view, at, p.levels);
   else if (p.values) at = writeValues(out, view, at, p.values, p.dtype, p.label);
   return at;
+}
+
+/**
+ * Sets bit idx[j] of the bitmap at `at` (LSB first) for every j; returns the first slot whose
+ * position does not increase or lies outside n entries, or -1. (The hot loops of the encoder are
+ * functions of their own so that V8 optimises them whole.)
+ */
+function writeBitmap(out: Uint8Array, at: number, idx: Uint32Array, n: number): number {
+  let prev = -1;
+  for (let j = 0; j < idx.length; j++) {
+    const i = idx[j]!;
+    if (i <= prev || i >= n) return j;
+    prev = i;
+    out[at + (i >>> 3)] |= 1 << (i & 7);
+  }
+  return -1;
+}
+
+/** The first slot whose float32 bits are not finite, or -1. */
+function firstNonFinite(bits: Uint32Array): number {
+  for (let j = 0; j < bits.length; j++) if ((bits[j]! & 0x7f800000) === 0x7f800000) return j;
+  return -1;
 }
 
 function badPosition(p: Plan, j: number, prev: number): WireFormatError {
@@ -196,10 +214,8 @@ function writeValues(out: Uint8Array, view: DataView, at: number, v: Float32Arra
     }
     return at + 2 * v.length;
   }
-  const bits = new Uint32Array(v.buffer, v.byteOffset, v.length);
-  for (let j = 0; j < bits.length; j++) {
-    if ((bits[j]! & 0x7f800000) === 0x7f800000) throw new WireFormatError(`tensor "${name}": value ${v[j]} at slot ${j} is not finite`);
-  }
+  const j = firstNonFinite(new Uint32Array(v.buffer, v.byteOffset, v.length));
+  if (j >= 0) throw new WireFormatError(`tensor "${name}": value ${v[j]} at slot ${j} is not finite`);
   if (LITTLE_ENDIAN_HOST) out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
   else for (let j = 0; j < v.length; j++) view.setFloat32(at + 4 * j, v[j]!, true);
   return at + 4 * v.length;

@@ -2,7 +2,7 @@
 // shapes, lowered to ONNX, and executed by the engine (engine.ts: onnxruntime-node, or -web in a
 // browser) from a cached session. A Compiled keeps the sessions of its most recently used shapes
 // and releases the others, and all of them when it is released or collected.
-import { currentEngine, type EngineSession } from './engine.js';
+import { currentEngine, type EngineSession, type SessionSettings } from './engine.js';
 import { Graph, type Shape, Sym } from './graph.js';
 import { interpret } from './interpret.js';
 import { lowerToOnnx } from './onnx.js';
@@ -37,6 +37,10 @@ export interface CompileOptions {
   name?: string;
   /** onnxruntime intra-op threads; default from DGP_THREADS, else 2. */
   threads?: number;
+  /** Whether idle worker threads spin instead of sleeping; default from DGP_ORT_SPIN (1 or 0), else off (see SessionSettings). */
+  spin?: boolean;
+  /** onnxruntime's graph optimisation level; default from DGP_ORT_OPT_LEVEL, else 'all' ('extended' gives the same optimised graphs here). */
+  optimizationLevel?: SessionSettings['level'];
 }
 
 interface Entry {
@@ -84,7 +88,13 @@ export class Compiled {
     return this.entry(shapes).traced;
   }
 
-  async run(inputs: Input[]): Promise<Float32Array[]> {
+  /**
+   * Runs on these inputs (read in place, never copied). `into[k]`, when given, is a buffer of
+   * output k's size that output k is written into (and returned as that same array): a training
+   * loop can alternate two parameter buffers instead of receiving fresh ones each call. It must not
+   * be one of the inputs.
+   */
+  async run(inputs: Input[], into?: readonly (Float32Array | undefined)[]): Promise<Float32Array[]> {
     const e = this.entry(inputs.map((x) => x.shape));
     const session = await e.session!;
     const feeds: Record<string, { data: Float32Array; shape: Shape }> = {};
@@ -92,7 +102,16 @@ export class Compiled {
       if (x.data.length !== e.traced.inputs[i]!.size) throw new Error(`${this.name}: input ${i} has ${x.data.length} values for shape [${x.shape}]`);
       feeds[e.inNames[i]!] = x;
     });
-    return session.run(feeds, e.outNames);
+    if (!into) return session.run(feeds, e.outNames);
+    const outs = e.outNames.map((_, k) => {
+      const buf = into[k];
+      const out = e.traced.outputs[k]!;
+      if (!buf) return undefined;
+      if (buf.length !== out.size) throw new Error(`${this.name}: output buffer ${k} has ${buf.length} values for shape [${out.shape}]`);
+      if (inputs.some((x) => x.data.buffer === buf.buffer)) throw new Error(`${this.name}: output buffer ${k} shares memory with an input`);
+      return { data: buf, shape: out.shape };
+    });
+    return session.run(feeds, e.outNames, outs);
   }
 
   /** The float64 reference evaluation of the same trace (slow; for tests). */
@@ -127,10 +146,8 @@ export class Compiled {
 
   private async createSession(t: Traced): Promise<EngineSession> {
     const bytes = lowerToOnnx(t.graph, t.inputs, t.outputs);
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-    const threads = this.options.threads ?? (Number(env?.DGP_THREADS) || 2);
     const engine = await currentEngine();
-    return engine.createSession(bytes, { threads }).catch((err: Error) => {
+    return engine.createSession(bytes, sessionSettings(this.options)).catch((err: Error) => {
       throw new Error(`${this.name}: ${engine.name} rejected the lowered graph: ${err.message}`);
     });
   }
@@ -138,4 +155,12 @@ export class Compiled {
 
 export function compile(fn: TracedFn, options?: CompileOptions): Compiled {
   return new Compiled(fn, options);
+}
+
+/** The session settings a compiled function runs with: its options, else DGP_THREADS (2), DGP_ORT_SPIN (0: idle threads sleep), DGP_ORT_OPT_LEVEL ('all'). */
+export function sessionSettings(o: CompileOptions = {}): SessionSettings {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const level = o.optimizationLevel ?? (env?.DGP_ORT_OPT_LEVEL as SessionSettings['level'] | undefined) ?? 'all';
+  if (!['disabled', 'basic', 'extended', 'all'].includes(level)) throw new Error(`DGP_ORT_OPT_LEVEL must be disabled, basic, extended or all, got "${level}"`);
+  return { threads: o.threads ?? (Number(env?.DGP_THREADS) || 2), spin: o.spin ?? env?.DGP_ORT_SPIN === '1', level };
 }

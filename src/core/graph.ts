@@ -12,6 +12,8 @@ export interface LoweringContext {
   int64(values: number[]): string;
   /** A float scalar constant, deduplicated. */
   float(value: number): string;
+  /** A float32 constant tensor (e.g. the one-hot kernel of an im2col). */
+  floatTensor(values: Float32Array, dims: readonly number[]): string;
 }
 
 /** One primitive operation: its shape rule, its float64 reference implementation, its ONNX lowering

@@ -1,8 +1,8 @@
 // The compute core's public surface: symbolic ops, grad, compile, and the engine that runs the graphs.
 export { Graph, Sym, type Shape, type Primitive, sizeOf } from './graph.js';
 export { grad } from './grad.js';
-export { compile, trace, Compiled, type Input, type TracedFn, type CompileOptions } from './compile.js';
-export { currentEngine, nodeEngine, setEngine, webEngine, type Engine, type EngineSession, type EngineTensor } from './engine.js';
+export { compile, trace, Compiled, sessionSettings, type Input, type TracedFn, type CompileOptions } from './compile.js';
+export { currentEngine, nodeEngine, setEngine, webEngine, type Engine, type EngineSession, type EngineTensor, type SessionSettings } from './engine.js';
 export { interpret } from './interpret.js';
 export { lowerToOnnx } from './onnx.js';
 export * from './ops/elementwise.js';

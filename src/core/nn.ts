@@ -115,7 +115,9 @@ export function batchNorm(
     m = reshape(opts.runningMean, bshape);
     v = reshape(opts.runningVar, bshape);
   }
-  const xhat = div(sub(x, m), sqrt(add(v, eps)));
-  const y = add(mul(xhat, reshape(gamma, bshape)), reshape(beta, bshape));
+  // gamma / sqrt(v + eps) is per channel: one full-size product instead of a full-size division
+  // and a product, and their rules (the training step's backward pass is mostly these ops).
+  const scale = div(reshape(gamma, bshape), sqrt(add(v, eps)));
+  const y = add(mul(sub(x, m), scale), reshape(beta, bshape));
   return opts.training ? { y, batchMean: reshape(m, [c]), batchVar: reshape(v, [c]) } : { y };
 }

@@ -2,6 +2,7 @@
 // initializers, so one compiled session serves every set of parameters.
 import onnxProto from 'onnx-proto';
 import { type Graph, type LoweringContext, Sym, reachable } from './graph.js';
+import { broadcastShapes, sameShape } from './ops/broadcast.js';
 
 const { onnx } = onnxProto;
 const OPSET = 17;
@@ -75,16 +76,19 @@ export function lowerToOnnx(graph: Graph, inputs: Sym[], outputs: Sym[]): Uint8A
   const b = new Builder();
   const names = new Map<number, string>();
   inputs.forEach((s, i) => names.set(s.id, `in${i}`));
-  for (const s of reachable(graph, outputs)) {
-    if (names.has(s.id)) continue;
+  const order = reachable(graph, outputs);
+  const inputsOf = elideBroadcasts(order);
+  const needed = neededSyms(order, inputsOf, outputs);
+  for (const s of order) {
+    if (names.has(s.id) || !needed.has(s.id)) continue;
     if (s.kind === 'input') throw new Error(`lowerToOnnx: ${s} is an input of the trace but not of the function`);
     if (s.kind === 'const') {
       names.set(s.id, b.floatTensor(Float32Array.from(graph.constValue(s)!), s.shape));
       continue;
     }
     const node = s.node!;
-    const ins = node.inputs.map((u) => names.get(u.id)!);
-    names.set(s.id, node.prim.lower(b, ins, node.attrs, node.inputs.map((u) => u.shape), s.shape));
+    const ins = inputsOf.get(s.id)!;
+    names.set(s.id, node.prim.lower(b, ins.map((u) => names.get(u.id)!), node.attrs, ins.map((u) => u.shape), s.shape));
   }
   // ONNX outputs need their own names; an output may also be an input or appear twice.
   const outNames = outputs.map((s, i) => {
@@ -105,4 +109,40 @@ export function lowerToOnnx(graph: Graph, inputs: Sym[], outputs: Sym[]): Uint8A
     },
   });
   return onnx.ModelProto.encode(model).finish();
+}
+
+/** Primitives lowered to ONNX operators that broadcast their inputs numpy-style. */
+const BROADCASTING = new Set(['add', 'sub', 'mul', 'div', 'maximum', 'eq', 'where']);
+
+/**
+ * The ONNX inputs of each op node: its own, except that an elementwise operator reads the source
+ * of a broadcastTo operand directly when broadcasting it gives the same output shape (ONNX's
+ * operators broadcast by themselves, so the Expand would only write a full-size copy).
+ */
+function elideBroadcasts(order: Sym[]): Map<number, Sym[]> {
+  const out = new Map<number, Sym[]>();
+  for (const s of order) {
+    if (!s.node) continue;
+    let ins = s.node.inputs;
+    if (BROADCASTING.has(s.node.prim.name)) {
+      ins = ins.map((u, k) => {
+        const src = u.node?.prim.name === 'broadcastTo' ? u.node.inputs[0]! : undefined;
+        if (!src) return u;
+        const shapes = s.node!.inputs.map((v, j) => (j === k ? src.shape : v.shape));
+        return sameShape(shapes.reduce<number[]>((a, b) => broadcastShapes(a, b), []), s.shape) ? src : u;
+      });
+    }
+    out.set(s.id, ins);
+  }
+  return out;
+}
+
+/** Syms the ONNX graph needs (through the possibly elided inputs) to compute the outputs. */
+function neededSyms(order: Sym[], inputsOf: Map<number, Sym[]>, outputs: Sym[]): Set<number> {
+  const needed = new Set<number>(outputs.map((o) => o.id));
+  for (let i = order.length - 1; i >= 0; i--) {
+    const s = order[i]!;
+    if (needed.has(s.id)) for (const u of inputsOf.get(s.id) ?? []) needed.add(u.id);
+  }
+  return needed;
 }

@@ -2,8 +2,10 @@
 // error feedback around any compressor, a chain of stages, a renamed defense.
 import type { Rng } from '../common/rng.js';
 import { sizeOf, type NamedTensor, type TensorList } from '../common/tensors.js';
-import { addInto, denseUpdate, densify, type ClientUpdate, type UpdateTensor } from '../common/update.js';
+import { addInto, denseUpdate, densify, sparseUpdate, type ClientUpdate, type UpdateTensor } from '../common/update.js';
+import { correctedRange } from './corrected.js';
 import { measure, sumSquares } from './report.js';
+import { gather, magnitudeRange } from './select.js';
 import type { Defense, Layout } from './types.js';
 
 /** A stateless defense applying `compress` to each tensor on its own. */
@@ -16,6 +18,24 @@ export function perTensor(name: string, compress: (t: NamedTensor, rng: Rng) => 
       return { update, state: null, report: measure(grad, update) };
     },
   };
+}
+
+/**
+ * A rule that sends, per tensor, the entries of rank [from, to) of |g| (larger first, ties by
+ * lower index): DGP's band, Top-k's top. Error feedback around it ranks g + e while adding it.
+ */
+export interface RankBand {
+  /** [from, to) for a tensor of n entries. */
+  readonly rankBand: (n: number) => [number, number];
+}
+
+/** A stateless defense sending each tensor's rank band (DGP, Top-k). */
+export function perTensorBand(name: string, rankBand: (n: number) => [number, number]): Defense<null> & RankBand {
+  const d = perTensor(name, (t) => {
+    const idx = magnitudeRange(t.data, t.name, ...rankBand(t.data.length));
+    return sparseUpdate(t.name, t.shape, idx, gather(t.data, idx));
+  });
+  return { ...d, rankBand };
 }
 
 /** Sends the gradient as it is (dense): the undefended baseline. */
@@ -34,6 +54,7 @@ export interface ErrorFeedbackState<S> {
  * compressor drops is lost, only delayed.
  */
 export function withErrorFeedback<S>(inner: Defense<S>): Defense<ErrorFeedbackState<S>> {
+  if ('rankBand' in inner) return bandWithErrorFeedback(inner as Defense<S> & RankBand);
   return {
     name: `ef(${inner.name})`,
     init(layout: Layout) {
@@ -53,6 +74,56 @@ export function withErrorFeedback<S>(inner: Defense<S>): Defense<ErrorFeedbackSt
       return { update: r.update, state: { residual, inner: r.state }, report: measure(grad, r.update, extra, gradSquares) };
     },
   };
+}
+
+/**
+ * Error feedback around a rank band, tensor by tensor: c = g + e and its band in one pass
+ * (corrected.ts), then the sent entries leave the residual. Same update, state and report, bit for
+ * bit, as the general form above with the inner defense applied to addResidual's output.
+ */
+function bandWithErrorFeedback<S>(inner: Defense<S> & RankBand): Defense<ErrorFeedbackState<S>> {
+  return {
+    name: `ef(${inner.name})`,
+    init: (layout: Layout) => ({ residual: layout.map((t) => new Float32Array(sizeOf(t.shape))), inner: inner.init(layout) }),
+    apply(grad: TensorList, state: ErrorFeedbackState<S>) {
+      if (grad.length !== state.residual.length) {
+        throw new Error(`error feedback: gradient has ${grad.length} tensors, residual ${state.residual.length}`);
+      }
+      const gradSquares: number[] = [];
+      const residual: Float32Array[] = [];
+      // ||c - C(c)||^2 summed as report.ts's measure sums it (per tensor, clamped at 0).
+      let residualSquares = 0;
+      const update = grad.map((t, i) => {
+        const r = correctedRange(t.data, state.residual[i]!, t.name, ...inner.rankBand(t.data.length));
+        gradSquares.push(r.gradSquares);
+        const values = new Float32Array(r.indices.length);
+        residualSquares += Math.max(0, takeBand(r.corrected, r.indices, values, r.correctedSquares));
+        residual.push(r.corrected);
+        return sparseUpdate(t.name, t.shape, r.indices, values);
+      });
+      const residualNorm = Math.sqrt(residualSquares);
+      return { update, state: { residual, inner: state.inner }, report: measure(grad, update, { residualNorm }, gradSquares) };
+    },
+  };
+}
+
+/**
+ * Moves the band out of c in one sweep: values[j] = c[idx[j]], then c[idx[j]] = +0 (what c + (-1) c
+ * gives), so c becomes the next residual. Returns ||c - C(c)||^2 for this tensor, accumulated as
+ * report.ts's measure accumulates it from `squares` = sum c^2. (A function of its own: V8 runs it
+ * fully optimised.)
+ */
+function takeBand(c: Float32Array, idx: Uint32Array, values: Float32Array, squares: number): number {
+  let td2 = squares;
+  for (let j = 0; j < idx.length; j++) {
+    const i = idx[j]!;
+    const x = c[i]!;
+    values[j] = x;
+    const d = x - values[j]!;
+    td2 += d * d - x * x;
+    c[i] = 0;
+  }
+  return td2;
 }
 
 /** g + e as new tensors; throws when the residual does not fit the gradient. Pushes each ||g_t||^2 to `gradSquares` when given. */

@@ -3,10 +3,9 @@
 // smallest ones (they carry little of the update), send the band in between.
 import { z } from 'zod';
 import type { NamedTensor } from '../common/tensors.js';
-import { sparseUpdate } from '../common/update.js';
-import { perTensor } from './compose.js';
+import { perTensorBand, type RankBand } from './compose.js';
 import { parseOptions } from './options.js';
-import { gather, magnitudeRange } from './select.js';
+import { magnitudeRange } from './select.js';
 import type { Defense } from './types.js';
 
 export const dgpOptionsShape = {
@@ -59,10 +58,10 @@ export function dgpSplit(t: NamedTensor, o: DgpOptions): { top: Uint32Array; ban
 }
 
 /** DGP without error feedback; createDefense('dgp') wraps it in error feedback by default. */
-export function dgp(options: DgpOptionsInput = {}): Defense<null> {
+export function dgp(options: DgpOptionsInput = {}): Defense<null> & RankBand {
   const o = parseDgpOptions(options);
-  return perTensor('dgp', (t) => {
-    const idx = dgpBand(t, o);
-    return sparseUpdate(t.name, t.shape, idx, gather(t.data, idx));
+  return perTensorBand('dgp', (n) => {
+    const { drop, keep } = dgpCounts(n, o);
+    return [drop, drop + keep];
   });
 }

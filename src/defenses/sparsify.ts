@@ -2,9 +2,9 @@
 // entries (the ones an inversion attack profits from most), random-k keeps a seeded uniform draw.
 import { z } from 'zod';
 import { sparseUpdate } from '../common/update.js';
-import { perTensor } from './compose.js';
+import { perTensor, perTensorBand, type RankBand } from './compose.js';
 import { parseOptions } from './options.js';
-import { assertFinite, gather, magnitudeRange } from './select.js';
+import { assertFinite, gather } from './select.js';
 import type { Defense } from './types.js';
 
 const fraction = z.number().gt(0).max(1).default(0.2);
@@ -20,12 +20,9 @@ export function keepCount(n: number, fraction: number): number {
 }
 
 /** Per tensor, the k largest |g| (ties: lower index first), k = keepCount(n, fraction). */
-export function topk(options: TopkOptionsInput = {}): Defense<null> {
+export function topk(options: TopkOptionsInput = {}): Defense<null> & RankBand {
   const o = parseOptions(topkSchema, options, 'topk');
-  return perTensor('topk', (t) => {
-    const idx = magnitudeRange(t.data, t.name, 0, keepCount(t.data.length, o.fraction));
-    return sparseUpdate(t.name, t.shape, idx, gather(t.data, idx));
-  });
+  return perTensorBand('topk', (n) => [0, keepCount(n, o.fraction)]);
 }
 
 /**

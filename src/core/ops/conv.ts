@@ -1,7 +1,8 @@
 // 2-D convolution and its transpose (NCHW, weights [Cout, Cin/groups, kh, kw]). The weight gradient
 // is itself written as a convolution over transposed tensors, so it differentiates again for free.
 import { type Primitive, type Shape, Sym, sizeOf } from '../graph.js';
-import { concat, sliceAxis, transpose, slice } from './shape.js';
+import { lowerConvTranspose, lowerWeightGrad } from './conv-lower.js';
+import { concat, sliceAxis } from './shape.js';
 
 export interface ConvParams {
   stride: [number, number];
@@ -61,18 +62,38 @@ export const convTranspose2dP: Primitive<ConvTransposeParams> = {
     convLoop(out, sw!, su!, p, (xi, wi, oi) => (r[xi]! += u![oi]! * w![wi]!));
     return r;
   },
-  lower: (ctx, [u, w], { stride, pads, dilation, groups, outputPadding }) =>
-    ctx.node('ConvTranspose', [u!, w!], {
-      strides: stride,
-      pads,
-      dilations: dilation,
-      group: groups,
-      output_padding: outputPadding,
-    }),
+  lower: (ctx, [u, w], p, [, sw]) => lowerConvTranspose(ctx, u!, w!, p, sw!),
   vjp: (g, { inputs: [u, w], attrs }) => {
     const { outputPadding: _op, ...conv } = attrs;
     return [conv2d(g, w!, conv), convWeightGrad(g, u!, conv, w!.shape)];
   },
+};
+
+interface WeightGradParams extends ConvParams {
+  kernel: [number, number];
+}
+
+/** d<g, conv2d(x, w)>/dw for one group: its own node, so that the lowering can pick a fast form. */
+export const convWeightGradP: Primitive<WeightGradParams> = {
+  name: 'convWeightGrad',
+  shape: ([x, g], { kernel, ...p }) => {
+    if (x!.length !== 4 || g!.length !== 4) throw new Error('convWeightGrad needs NCHW input and output cotangent');
+    checkParams(p);
+    if (p.groups !== 1) throw new Error(`convWeightGrad takes one group, got ${p.groups}`);
+    if (kernel.length !== 2 || !kernel.every((k) => Number.isInteger(k) && k >= 1)) throw new Error(`kernel must be two integers >= 1, got [${kernel}]`);
+    const ho = convOutDim(x![2]!, kernel[0], p.stride[0], p.dilation[0], p.pads[0], p.pads[2]);
+    const wo = convOutDim(x![3]!, kernel[1], p.stride[1], p.dilation[1], p.pads[1], p.pads[3]);
+    if (g![0] !== x![0] || g![2] !== ho || g![3] !== wo) throw new Error(`cotangent [${g}] is not the conv output of [${x}] with kernel [${kernel}]`);
+    return [g![1]!, x![1]!, kernel[0], kernel[1]];
+  },
+  eval: ([x, g], [sx, sg], p, out) => {
+    const r = new Float64Array(sizeOf(out));
+    convLoop(sx!, out, sg!, p, (xi, wi, oi) => (r[wi]! += x![xi]! * g![oi]!));
+    return r;
+  },
+  lower: (ctx, [x, g], p, [sx, sg]) => lowerWeightGrad(ctx, x!, g!, p, sx!, sg!, p.kernel),
+  // <u, dW(x, g)> = <g, conv2d(x, u)>: linear in x and in g.
+  vjp: (u, { inputs: [x, g], attrs: { kernel: _k, ...conv } }) => [convTranspose2d(g!, u, conv, x!.shape), conv2d(x!, u, conv)],
 };
 
 function checkParams(p: ConvParams): void {
@@ -136,7 +157,7 @@ export function convTranspose2d(u: Sym, w: Sym, p: Partial<ConvParams>, outShape
   return u.graph.apply(convTranspose2dP, [u, w], { ...f, outputPadding });
 }
 
-/** d<gout, conv2d(x, w)>/dw, written as a convolution of x by gout with stride and dilation swapped. */
+/** d<gout, conv2d(x, w)>/dw (a grouped conv: one weight gradient per group, concatenated). */
 export function convWeightGrad(x: Sym, gout: Sym, p: ConvParams, wShape: Shape): Sym {
   const { groups } = p;
   if (groups > 1) {
@@ -148,9 +169,5 @@ export function convWeightGrad(x: Sym, gout: Sym, p: ConvParams, wShape: Shape):
     }
     return concat(parts, 0);
   }
-  const xt = transpose(x, [1, 0, 2, 3]); // [C, N, H, W]
-  const gt = transpose(gout, [1, 0, 2, 3]); // [O, N, Ho, Wo]
-  const r = conv2d(xt, gt, { stride: p.dilation, pads: p.pads, dilation: p.stride, groups: 1 }); // [C, O, kh', kw']
-  const cropped = slice(r, [0, 0, 0, 0], [r.shape[0]!, r.shape[1]!, wShape[2]!, wShape[3]!]);
-  return transpose(cropped, [1, 0, 2, 3]);
+  return x.graph.apply(convWeightGradP, [x, gout], { ...p, kernel: [wShape[2]!, wShape[3]!] });
 }

@@ -30,9 +30,10 @@ export const addP = binary('add', 'Add', (a, b) => a + b, (g, { inputs: [a, b] }
   sumToShape(g, a!.shape),
   sumToShape(g, b!.shape),
 ]);
+// The negation after the sum: on a broadcast operand (batch norm's mean) it is per channel, not full size.
 export const subP = binary('sub', 'Sub', (a, b) => a - b, (g, { inputs: [a, b] }) => [
   sumToShape(g, a!.shape),
-  sumToShape(neg(g), b!.shape),
+  neg(sumToShape(g, b!.shape)),
 ]);
 export const mulP = binary('mul', 'Mul', (a, b) => a * b, (g, { inputs: [a, b] }) => [
   sumToShape(mul(g, b!), a!.shape),
