@@ -1,7 +1,6 @@
 // The server's side of a round: the (weighted) mean of the client updates, each accumulated
 // straight into one dense buffer per tensor, so a sparse update costs only its own positions.
-import { sizeOf, type TensorList } from '../common/tensors.js';
-import { addInto, checkUpdate, sparseUpdate, type ClientUpdate, type TensorLayout } from '../common/update.js';
+import { sizeOf, type TensorList, addInto, checkUpdate, sparseUpdate, type ClientUpdate, type TensorLayout } from '../common/index.js';
 
 export interface MeanOptions {
   /** One weight per client (e.g. its sample count); normalised to sum 1. Default: equal. */

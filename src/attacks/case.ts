@@ -1,13 +1,10 @@
 // The case: from data, a model at some round, and a defense, produce what the attacker sees (a
 // ThreatModel) and, kept apart, the ground truth that only the scoring step may read.
-import { Rng } from '../common/rng.js';
-import type { TensorList } from '../common/tensors.js';
-import { layoutOf } from '../common/update.js';
+import { Rng, type TensorList, layoutOf } from '../common/index.js';
 import { type Dataset, getBatch } from '../data/index.js';
-import type { Defense, DefenseReport } from '../defenses/types.js';
+import type { Defense, DefenseReport } from '../defenses/index.js';
 import { initParams, type Model } from '../models/index.js';
-import { oneHotLabels } from '../train/evaluate.js';
-import { ModelRunner, updateRunningStats } from '../train/runner.js';
+import { oneHotLabels, ModelRunner, updateRunningStats } from '../train/index.js';
 import type { ThreatModel } from './threat.js';
 
 export interface ModelState {

@@ -1,7 +1,7 @@
 // The analysis step: the only place that reads the ground truth. It scores a reconstruction with
 // src/metrics (de-normalise, clamp, optimal assignment, PSNR, SSIM, CW-SSIM, label accuracy) and
 // records the setting next to the numbers: model round, defense, what the defense removed.
-import { densify } from '../common/update.js';
+import { densify } from '../common/index.js';
 import { denormalize, mseCostMatrix, relativeGradientDistance, scoreReconstruction, type ReconstructionScore } from '../metrics/index.js';
 import type { AttackCase } from './case.js';
 import type { AttackResult } from './types.js';

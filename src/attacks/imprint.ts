@@ -6,7 +6,7 @@
 // sum_{n: m(x_n) > t_i} s_n: the difference of two consecutive rows holds only the examples
 // whose measurement falls between the thresholds, and one example alone in its bin comes back
 // exactly as (weight-gradient difference) / (bias-gradient difference).
-import type { TensorList } from '../common/tensors.js';
+import type { TensorList } from '../common/index.js';
 import { flatten, linear, relu, reshape, type Sym } from '../core/index.js';
 import type { Dataset } from '../data/index.js';
 import type { Model } from '../models/index.js';

@@ -2,8 +2,7 @@
 // cross-entropy loss the last bias gradient is mean_i(p_i - y_i): an example pushes its own class
 // negative by about 1/B, and every class positive by the softmax mass it gives it. The strategies
 // follow breaching's `_recover_label_information`, whose names they keep.
-import { Rng } from '../common/rng.js';
-import type { NamedTensor } from '../common/tensors.js';
+import { Rng, type NamedTensor } from '../common/index.js';
 import { observedGradient, requireThreat, type ThreatModel } from './threat.js';
 
 export const LABEL_STRATEGIES = ['idlg', 'yin', 'bias-corrected', 'wainakh-simple', 'count'] as const;
@@ -133,7 +132,7 @@ function largestRemainder(est: number[], n: number): number[] {
 }
 
 /** [B, K] one-hot rows (the training code's encoder, under the name the attacks use). */
-export { oneHotLabels as oneHot } from '../train/evaluate.js';
+export { oneHotLabels as oneHot } from '../train/index.js';
 
 /** The most likely class of each row of [B, K] scores. */
 export function argmaxRows(scores: Float32Array, classes: number): Int32Array {

@@ -3,7 +3,7 @@
 // Gradients and GradInversion are settings of this one problem (optimization.ts). The model's
 // weights, the observed gradient and the masks are inputs of one compiled function, so the whole
 // step (objective, its gradient, the Adam update) is one call.
-import type { TensorList } from '../common/tensors.js';
+import type { TensorList } from '../common/index.js';
 import {
   add,
   compile,

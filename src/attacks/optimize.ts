@@ -1,7 +1,7 @@
 // Drives a matching problem to a reconstruction: seeded random starts, L-BFGS or Adam, restarts
 // kept or merged. Restarts run in lock-step so that a consensus across them (GradInversion's group
 // consistency) is available at every step; without it they are simply independent runs.
-import { Rng } from '../common/rng.js';
+import { Rng } from '../common/index.js';
 import { learningRate, type Schedule } from '../optim/index.js';
 import { adamHyper } from './adam.js';
 import { lbfgs, type LbfgsOptions } from './lbfgs.js';

@@ -4,13 +4,12 @@
 // here by src/secagg's protocol itself, as the federated round makes it). The attacker of the
 // aggregate targets any of the N clients' images: its ground truth holds all of them and each
 // reconstruction is scored against the one it matches best (evaluate.ts).
-import type { TensorList } from '../common/tensors.js';
-import { denseUpdate, layoutOf, sparseUpdate, type ClientUpdate } from '../common/update.js';
+import { type TensorList, denseUpdate, layoutOf, sparseUpdate, type ClientUpdate } from '../common/index.js';
 import { type Dataset, getBatch } from '../data/index.js';
 import { adgpClient, broadcasterOptionsOf, createBroadcaster, measure } from '../defenses/index.js';
 import type { Model } from '../models/index.js';
 import { aggregateSecurely, seededRandom } from '../secagg/index.js';
-import { oneHotLabels } from '../train/evaluate.js';
+import { oneHotLabels } from '../train/index.js';
 import { type AttackCase, type Knowledge, type ModelState, runnerFor, serverView } from './case.js';
 import type { ThreatModel } from './threat.js';
 

@@ -1,7 +1,6 @@
 // The threat model as data: everything an attacker is allowed to see, and nothing else. A case
 // builder (case.ts) produces one of these next to the ground truth; attacks take only this.
-import type { TensorList } from '../common/tensors.js';
-import { densify, type ClientUpdate } from '../common/update.js';
+import { type TensorList, densify, type ClientUpdate } from '../common/index.js';
 import type { Model } from '../models/index.js';
 
 /** What a malicious server planted in the model and keeps to itself (imprint.ts). */

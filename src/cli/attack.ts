@@ -4,14 +4,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { modelAtRound } from '../attacks/case.js';
-import { type ExperimentResult, runExperiment } from '../attacks/experiment.js';
-import { ATTACK_NAMES } from '../attacks/registry.js';
+import { modelAtRound, type ExperimentResult, runExperiment, ATTACK_NAMES } from '../attacks/index.js';
 import type { DatasetSplits } from '../data/index.js';
 import { defenseFromFlags, defenseOptions, defenseShape } from './run-options.js';
 import { createModel, MODEL_NAMES, type Model } from '../models/index.js';
-import { alexnetLpips } from '../metrics/lpips-alexnet.js';
-import { type LpipsBackend, type LpipsNotComputed, openLpips } from '../metrics/index.js';
+import { type LpipsBackend, type LpipsNotComputed, openLpips, alexnetLpips } from '../metrics/index.js';
 import { ProgressBar, writeImageGrid } from '../report/index.js';
 import { type Command, int, num, type OptionSpec } from './args.js';
 import { dataOptions, dataShape, openDataset } from './data.js';

@@ -5,9 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { modelAtRound, type ModelState } from '../attacks/case.js';
-import { type ExperimentSummary, runExperiment } from '../attacks/experiment.js';
-import { INVERTING_GRADIENTS } from '../attacks/optimization.js';
+import { modelAtRound, type ModelState, type ExperimentSummary, runExperiment, INVERTING_GRADIENTS } from '../attacks/index.js';
 import { getBatch } from '../data/index.js';
 import { isLpipsBackend, scoreReconstruction } from '../metrics/index.js';
 import type { Model } from '../models/index.js';

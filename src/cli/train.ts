@@ -3,8 +3,7 @@
 // with a progress bar and a JSON result.
 import { z } from 'zod';
 import type { DatasetSplits } from '../data/index.js';
-import { clientLevelPrivacy } from '../federation/accounting.js';
-import { type HistoryEntry, runFederated } from '../federation/index.js';
+import { type HistoryEntry, runFederated, clientLevelPrivacy } from '../federation/index.js';
 import {
   defenseFromFlags, defenseOptions, defenseShape, refineRunFlags, runOptions, runShape, specFromOptions, trainingOptions, trainingShape,
 } from './run-options.js';

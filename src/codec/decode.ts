@@ -2,7 +2,7 @@
 // is trusted: every count is checked against the bytes that remain, the declared shape, the
 // expected layout and the caller's cap before anything is allocated, and every fault is reported
 // as a WireFormatError saying what is wrong and where.
-import { checkPositions, type ClientUpdate, type TensorLayout, type UpdateTensor } from '../common/update.js';
+import { checkPositions, type ClientUpdate, type TensorLayout, type UpdateTensor } from '../common/index.js';
 import type { PositionTensor } from './encode.js';
 import {
   bitmapBytes, CODINGS, DEFAULT_MAX_ENTRIES, DTYPE_BYTES, DTYPES, FIXED_HEADER_BYTES, FLOAT32_MAX, KINDS, levelBits, LITTLE_ENDIAN_HOST, MAX_LEVELS,

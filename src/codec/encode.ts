@@ -1,7 +1,6 @@
 // Encoder of the wire format (see format.ts). The size of every part is planned first, so a
 // message is written into one exactly-sized buffer and its size is known without writing it.
-import { sizeOf } from '../common/tensors.js';
-import { checkPositions, type ClientUpdate, type Levels, type UpdateTensor } from '../common/update.js';
+import { sizeOf, checkPositions, type ClientUpdate, type Levels, type UpdateTensor } from '../common/index.js';
 import {
   bitmapBytes, choosePositionCoding, CODINGS, DTYPE_BYTES, DTYPES, FIXED_HEADER_BYTES, KINDS, levelBits, levelsBytes,
   LITTLE_ENDIAN_HOST, MAGIC, MAX_LEVELS, MAX_RANK, type MessageHeader, type PositionCoding, sharedSetOf, varintBytes, VERSION,

@@ -1,7 +1,6 @@
 // The information-theoretic floor a sparse update's size is compared with: choosing k positions
 // out of n takes log2 C(n, k) bits at least, and each value 32 bits (float32) or 16 (float16).
-import { sizeOf } from '../common/tensors.js';
-import type { ClientUpdate } from '../common/update.js';
+import { sizeOf, type ClientUpdate } from '../common/index.js';
 
 /** log2 of the binomial coefficient C(n, k). */
 export function log2Binomial(n: number, k: number): number {

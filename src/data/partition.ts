@@ -2,7 +2,7 @@
 // draw per class, as NIID-Bench (Li et al., 2022) and FedML do it. Both return, per client, the
 // ascending indices of its samples; the lists are disjoint and together cover every sample.
 
-import type { Rng } from '../common/rng.js';
+import type { Rng } from '../common/index.js';
 
 function checkClients(n: number, clients: number): void {
   if (!Number.isInteger(clients) || clients < 1) throw new Error(`partition: clients must be a positive integer, got ${clients}`);

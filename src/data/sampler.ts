@@ -1,7 +1,7 @@
 // Seeded mini-batch sampling. Every shuffle draws from the Rng handed in, so a run replays
 // exactly from its seed, and the sampler's position is plain data that can be checkpointed.
 
-import { Rng, type RngState } from '../common/rng.js';
+import { Rng, type RngState } from '../common/index.js';
 
 function toPool(indices: ArrayLike<number> | number): Int32Array {
   if (typeof indices === 'number') {

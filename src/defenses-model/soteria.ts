@@ -5,9 +5,7 @@
 //
 // Score of feature f, as in the authors' code: sum over the batch of ||d r_f / d x_b|| / r_f(x_b);
 // columns whose score is below the `percent`-th percentile are zeroed.
-import type { Rng } from '../common/rng.js';
-import type { TensorList } from '../common/tensors.js';
-import { denseUpdate } from '../common/update.js';
+import { type Rng, type TensorList, denseUpdate } from '../common/index.js';
 import { broadcastTo, compile, div, grad, mul, reshape, sqrt, sum, type Sym, trace } from '../core/index.js';
 import { measure } from '../defenses/index.js';
 import type { Defense } from '../defenses/index.js';

@@ -11,13 +11,12 @@
 // Policy 'vote': the positions found in most clients' bands, as many as the DGP keep count, ties
 // broken by the lower index.
 import { z } from 'zod';
-import { sizeOf, type TensorList } from '../common/tensors.js';
-import { addInto, checkPositions, sparseUpdate, type ClientUpdate } from '../common/update.js';
-import { supportUnion } from '../aggregation/mean.js';
-import { encodedPositionsSize, encodedSize, type EncodeOptions } from '../codec/encode.js';
+import { sizeOf, type TensorList, addInto, checkPositions, sparseUpdate, type ClientUpdate } from '../common/index.js';
+import { supportUnion } from '../aggregation/index.js';
+import { encodedPositionsSize, encodedSize, type EncodeOptions } from '../codec/index.js';
 import { addResidual, l2 } from './compose.js';
 import { dgpCounts, dgpOptionsShape, dgpSplit } from './dgp.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../common/index.js';
 import { measure } from './report.js';
 import { gather, rankRange } from './select.js';
 import type { DefenseResult, Layout } from './types.js';

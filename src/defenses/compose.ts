@@ -1,8 +1,6 @@
 // Building blocks that turn per-tensor rules into defenses and defenses into bigger ones:
 // error feedback around any compressor, a chain of stages, a renamed defense.
-import type { Rng } from '../common/rng.js';
-import { sizeOf, type NamedTensor, type TensorList } from '../common/tensors.js';
-import { addInto, denseUpdate, densify, sparseUpdate, type ClientUpdate, type UpdateTensor } from '../common/update.js';
+import { type Rng, sizeOf, type NamedTensor, type TensorList, addInto, denseUpdate, densify, sparseUpdate, type ClientUpdate, type UpdateTensor } from '../common/index.js';
 import { correctedRange } from './corrected.js';
 import { measure, sumSquares } from './report.js';
 import { gather, magnitudeRange } from './select.js';

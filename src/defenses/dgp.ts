@@ -2,9 +2,9 @@
 // drop the largest pTop of them (they carry most of what an inversion attack needs) and the
 // smallest ones (they carry little of the update), send the band in between.
 import { z } from 'zod';
-import type { NamedTensor } from '../common/tensors.js';
+import type { NamedTensor } from '../common/index.js';
 import { perTensorBand, type RankBand } from './compose.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../common/index.js';
 import { magnitudeRange } from './select.js';
 import type { Defense } from './types.js';
 

@@ -2,10 +2,9 @@
 // C, then add noise of scale z*C to every entry. Gaussian noise pairs with L2 clipping (and the
 // RDP accountant in rdp.ts); Laplace noise pairs with L1 clipping, its sensitivity.
 import { z } from 'zod';
-import type { Rng } from '../common/rng.js';
-import { denseUpdate } from '../common/update.js';
+import { type Rng, denseUpdate } from '../common/index.js';
 import { chain, named } from './compose.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../common/index.js';
 import { measure } from './report.js';
 import { assertFinite } from './select.js';
 import type { Defense } from './types.js';

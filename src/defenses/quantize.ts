@@ -1,9 +1,9 @@
 // Quantizing baselines: every entry is sent, at lower precision. QSGD is unbiased by stochastic
 // rounding; scaled sign is biased and is meant to run with error feedback (EF-signSGD).
 import { z } from 'zod';
-import { denseUpdate } from '../common/update.js';
+import { denseUpdate } from '../common/index.js';
 import { perTensor } from './compose.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../common/index.js';
 import { assertFinite } from './select.js';
 import type { Defense } from './types.js';
 

@@ -6,7 +6,7 @@ import { dgp, dgpSchema } from './dgp.js';
 import { dp, dpSchema } from './dp.js';
 import { qsgd, qsgdSchema, scaledSign } from './quantize.js';
 import { randomk, randomkSchema, topk, topkSchema } from './sparsify.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../common/index.js';
 import type { Defense } from './types.js';
 import { adgpClient, adgpEffectiveOptions, broadcasterOptionsOf, createBroadcaster } from './adgp.js';
 

@@ -1,8 +1,7 @@
 // The figures every defense reports, computed the same way for all of them from the raw gradient
 // and what is actually sent, so a wrapper (error feedback, a chain) can recompute them against
 // its own input instead of trusting an inner defense that saw a different gradient.
-import type { TensorList } from '../common/tensors.js';
-import type { ClientUpdate } from '../common/update.js';
+import type { TensorList, ClientUpdate } from '../common/index.js';
 import type { DefenseReport } from './types.js';
 
 /** `gradSquares`, when a caller has them already, are the per-tensor ||g_t||^2, saving a pass. */

@@ -1,9 +1,9 @@
 // The sparsifying baselines DGP is compared with at equal density: Top-k keeps the largest
 // entries (the ones an inversion attack profits from most), random-k keeps a seeded uniform draw.
 import { z } from 'zod';
-import { sparseUpdate } from '../common/update.js';
+import { sparseUpdate } from '../common/index.js';
 import { perTensor, perTensorBand, type RankBand } from './compose.js';
-import { parseOptions } from './options.js';
+import { parseOptions } from '../common/index.js';
 import { assertFinite, gather } from './select.js';
 import type { Defense } from './types.js';
 

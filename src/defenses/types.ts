@@ -2,9 +2,7 @@
 // `init` makes the per-client state (plain data, so a checkpoint is a structured clone or
 // stateToJSON), `apply` turns one raw gradient into what leaves the client. Composition (error
 // feedback around a compressor, clipping before noise) wraps defenses instead of subclassing them.
-import type { Rng } from '../common/rng.js';
-import type { TensorList } from '../common/tensors.js';
-import type { ClientUpdate, TensorLayout } from '../common/update.js';
+import type { Rng, TensorList, ClientUpdate, TensorLayout } from '../common/index.js';
 
 export type Layout = readonly TensorLayout[];
 

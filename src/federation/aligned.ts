@@ -6,7 +6,7 @@
 // simulation); in a deployment the broadcaster is a separate service (src/service/broadcaster.ts)
 // that the clients send their proposals to directly, and the server hands it only their receipts.
 import { decodePositions, encodePositions, WireFormatError } from '../codec/index.js';
-import type { TensorLayout } from '../common/update.js';
+import type { TensorLayout } from '../common/index.js';
 import { type AdgpBroadcasterOptionsInput, type CommonSet, createBroadcaster, sharedOf } from '../defenses/index.js';
 import { decodeMessage, encodeMessage, EVERYONE, type SharedPositions } from './wire.js';
 

@@ -2,14 +2,11 @@
 // the defense's state (e.g. the error-feedback residual), its random stream, and its replica of the
 // global model. It sees nothing of any other client, and it talks to the server only in bytes
 // (wire.ts): a sync or a broadcast in, a fit instruction in and a defended update out.
-import { Rng, type RngState } from '../common/rng.js';
-import { cloneTensors, type TensorList } from '../common/tensors.js';
-import { type ClientUpdate, denseUpdate } from '../common/update.js';
+import { Rng, type RngState, cloneTensors, type TensorList, type ClientUpdate, denseUpdate } from '../common/index.js';
 import { BatchSampler, type BatchSamplerState, type Dataset, getBatch } from '../data/index.js';
 import type { AdgpClient, AdgpPending, Defense, DefenseReport } from '../defenses/index.js';
 import { createSgd } from '../optim/index.js';
-import { oneHotLabels } from '../train/evaluate.js';
-import { type ModelRunner, updateRunningStats } from '../train/runner.js';
+import { oneHotLabels, type ModelRunner, updateRunningStats } from '../train/index.js';
 import { Replica, type ModelLayout } from './replica.js';
 import { commonSetOf, proposalMessage } from './aligned.js';
 import { type SecureTask, SecureUpload } from './secure-client.js';

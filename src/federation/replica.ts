@@ -3,8 +3,7 @@
 // server's by applying the same broadcast with the same optimizer code. Server and clients go
 // through `applyBroadcast` alike (the server decodes its own broadcast), so the replicas stay
 // bit-identical to the server's model without the dense model ever being sent again.
-import { cloneTensors, type TensorList } from '../common/tensors.js';
-import { denseUpdate, densify, type TensorLayout } from '../common/update.js';
+import { cloneTensors, type TensorList, denseUpdate, densify, type TensorLayout } from '../common/index.js';
 import { createSgd, type Sgd, type SgdOptions, type SgdState } from '../optim/index.js';
 import { WireFormatError } from '../codec/index.js';
 import { decodeMessage, decodeWithTensors, encodeWithTensors, type ControlOf, type SharedPositions } from './wire.js';

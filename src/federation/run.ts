@@ -1,23 +1,19 @@
 // A whole federated run in one process: partitions, clients, server, rounds, evaluation of the
 // server's model, checkpoints and resumption. Every random draw comes from the spec's seed, in a
 // fixed order of forks, so a run (or a resumed one) is reproduced exactly.
-import { Rng } from '../common/rng.js';
-import type { TensorList } from '../common/tensors.js';
-import { layoutOf } from '../common/update.js';
+import { Rng, type TensorList, layoutOf } from '../common/index.js';
 import { type Dataset, type DatasetSplits, partitionDirichlet, partitionIid } from '../data/index.js';
 import { ADGP, broadcasterOptionsOf } from '../defenses/index.js';
 import { broadcasterParty, type BroadcasterParty } from './aligned.js';
 import { initParams, type Model } from '../models/index.js';
 import { createSgd } from '../optim/index.js';
-import { evaluate } from '../train/evaluate.js';
-import { ModelRunner } from '../train/runner.js';
+import { resumeRefusal, evaluate, ModelRunner } from '../train/index.js';
 import { type HistoryEntry, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { type ClientProxy, FederatedClient, inProcess } from './client.js';
 import { Replica, type ModelLayout } from './replica.js';
 import { FederatedServer } from './server.js';
 import { type RunObjects, type RunParts, runParts } from './parts.js';
 import type { FederatedSpec } from './spec.js';
-import { resumeRefusal } from '../train/index.js';
 
 /** `model`, `defense`, `strategy`: the user's own objects where the spec says 'custom' (parts.ts). */
 export interface RunOptions extends RunObjects {

@@ -14,8 +14,7 @@
 // with equal batches (CL-SGD's, always) w = 1 and the input is the update itself.
 // Every entry is clipped to [-clip, clip] by src/secagg before it is quantised; a scaled part
 // of range R is therefore clipped at R, and its error bound is the update's times R / clip.
-import type { TensorList } from '../common/tensors.js';
-import { denseUpdate, sparseUpdate, type ClientUpdate, type UpdateTensor } from '../common/update.js';
+import { type TensorList, denseUpdate, sparseUpdate, type ClientUpdate, type UpdateTensor } from '../common/index.js';
 import type { SecureSum } from '../secagg/index.js';
 import type { ModelLayout } from './replica.js';
 import type { SharedPositions } from './wire.js';

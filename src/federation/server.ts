@@ -3,13 +3,12 @@
 // the clients' messages say the rest. A client that fails (throws, rejects, or misses the optional
 // deadline) is recorded as dropped and the round goes on with the others; its replica is then
 // considered stale, and it gets the whole model (a sync) before it next trains.
-import { Rng, type RngState } from '../common/rng.js';
+import { Rng, type RngState, type ClientUpdate } from '../common/index.js';
 import type { ClientProxy } from './client.js';
 import { type ModelLayout, type Replica, stateLayout } from './replica.js';
 import { aggregateRound, configureRound, type FitResult, type Strategy } from './strategy.js';
 import type { BroadcasterParty } from './aligned.js';
 import type { SecureSum } from '../secagg/index.js';
-import type { ClientUpdate } from '../common/update.js';
 import type { SecureTask } from './secure-client.js';
 import { SecureRoundFailed, secureSum, type SecureStep } from './secure-round.js';
 import { secureLength } from './secure-vector.js';

@@ -1,9 +1,7 @@
 // What differs between federated algorithms, kept out of the server loop (as Flower's Strategy):
 // which clients train in a round, what they are asked to do, how their updates are combined and
 // which optimizer the server applies to the result. The defense is none of its business.
-import type { Rng } from '../common/rng.js';
-import { sizeOf, type NamedTensor, type TensorList } from '../common/tensors.js';
-import { checkUpdate, denseUpdate, type ClientUpdate, type UpdateTensor } from '../common/update.js';
+import { type Rng, sizeOf, type NamedTensor, type TensorList, checkUpdate, denseUpdate, type ClientUpdate, type UpdateTensor } from '../common/index.js';
 import { meanUpdates, restrictToSupport, supportUnion } from '../aggregation/index.js';
 import { encodedSize } from '../codec/index.js';
 import type { SgdOptionsInput } from '../optim/index.js';

@@ -13,7 +13,7 @@
 // module are the lengths of these envelopes, control part included.
 import { z } from 'zod';
 import { decodeUpdate, encodeUpdate, WireFormatError } from '../codec/index.js';
-import type { ClientUpdate, TensorLayout } from '../common/update.js';
+import type { ClientUpdate, TensorLayout } from '../common/index.js';
 import { createSgd } from '../optim/index.js';
 
 const MAGIC = [0x44, 0x47, 0x50, 0x46]; // "DGPF"

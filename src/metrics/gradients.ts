@@ -1,7 +1,7 @@
 // Relative gradient distance `||g - s|| / ||g||`, the quantity of the DGP paper's Proposition 1:
 // how far what a client shared (s, densified: zeros where nothing was sent) is from its true
 // gradient g. Norms are taken over all tensors together, in float64.
-import type { NamedTensor } from '../common/tensors.js';
+import type { NamedTensor } from '../common/index.js';
 
 export type GradientTensors = readonly (ArrayLike<number> | NamedTensor)[];
 

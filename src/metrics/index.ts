@@ -36,3 +36,4 @@ export {
   type ReconstructionScore,
   type ScoreInput,
 } from './score.js';
+export { alexnetLpips, LPIPS_SCALE, LPIPS_SHIFT } from './lpips-alexnet.js';

@@ -3,8 +3,7 @@
 // LPIPS' learned channel weights (`lin{0..4}.model.1.weight`, shape [1, C, 1, 1]), as
 // scripts/lpips-alexnet-weights.py writes them. The arithmetic after the features is lpips.ts.
 import { compile, type Compiled, div, sub, type Sym } from '../core/index.js';
-import { alexnetFeatureSpecs, alexnetTaps, ALEXNET_CONVS } from '../models/alexnet.js';
-import { bindParams, loadSafetensors } from '../models/index.js';
+import { bindParams, loadSafetensors, alexnetFeatureSpecs, alexnetTaps, ALEXNET_CONVS } from '../models/index.js';
 import type { ImageShape } from './images.js';
 import type { FeatureMap, LpipsBackend } from './lpips.js';
 

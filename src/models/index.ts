@@ -36,3 +36,4 @@ export function createModel(name: string, opts: ModelOptions): Model {
       throw new Error(`unknown model '${name}' (choose one of ${MODEL_NAMES.join(', ')})`);
   }
 }
+export { ALEXNET_CONVS, alexnetFeatureSpecs, alexnetTaps } from './alexnet.js';

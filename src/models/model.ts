@@ -1,7 +1,6 @@
 // What a model is: a parameter layout with PyTorch-style initialisers and a forward function over
 // symbolic tensors. Parameters themselves are plain named Float32Arrays (a TensorList).
-import { Rng } from '../common/rng.js';
-import type { NamedTensor, TensorList } from '../common/tensors.js';
+import { Rng, type NamedTensor, type TensorList } from '../common/index.js';
 import type { Sym } from '../core/index.js';
 
 export type Init =

@@ -1,7 +1,7 @@
 // Save and load named float32 tensors in the safetensors format (8-byte little-endian header
 // length, a JSON header of {name: {dtype, shape, data_offsets}}, then the raw bytes).
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { TensorList } from '../common/tensors.js';
+import type { TensorList } from '../common/index.js';
 
 const MAX_HEADER = 100 * 1024 * 1024;
 

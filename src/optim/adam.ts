@@ -4,9 +4,8 @@
 // take either), and traced into an attack's ONNX step by src/attacks (float32 tensors), so both
 // follow one rule. Sigmoid networks such as DLG's LeNet leave their initial plateau far sooner with it.
 import { z } from 'zod';
-import { sizeOf, type TensorList } from '../common/tensors.js';
-import type { TensorLayout } from '../common/update.js';
-import { parseOptions } from '../defenses/options.js';
+import { sizeOf, type TensorList, type TensorLayout } from '../common/index.js';
+import { parseOptions } from '../common/index.js';
 
 const adamSchema = z.object({
   lr: z.number().positive(),

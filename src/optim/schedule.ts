@@ -7,7 +7,7 @@
 //   cosineSchedule: CosineAnnealingLR to 0 over `total`, after an optional linear warm-up;
 //   learningRate: the attacks' schedules, whose milestones are fractions of the run.
 import { z } from 'zod';
-import { parseOptions } from '../defenses/options.js';
+import { parseOptions } from '../common/index.js';
 
 const scheduleSchema = z.object({
   milestones: z.array(z.number().int().min(0)),

@@ -7,9 +7,8 @@
 // any training loop. Parameters and momentum buffers are updated in place: the model lives in
 // those buffers; a checkpoint is a structured clone of the state (plain data).
 import { z } from 'zod';
-import { sizeOf, type TensorList } from '../common/tensors.js';
-import type { TensorLayout } from '../common/update.js';
-import { parseOptions } from '../defenses/options.js';
+import { sizeOf, type TensorList, type TensorLayout } from '../common/index.js';
+import { parseOptions } from '../common/index.js';
 
 const sgdSchema = z.object({
   lr: z.number().positive(),

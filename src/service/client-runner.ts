@@ -7,7 +7,7 @@
 // against the broadcaster's digest before any value is uploaded. Secure aggregation's steps come
 // as fit tasks too, and go to the client as they are.
 import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
-import { Rng } from '../common/rng.js';
+import { Rng } from '../common/index.js';
 import {
   clientStream, createClient as createFederatedClient, decodeMessage, type ClientSource, type FederatedClient, type FederatedSpec, type ModelLayout, modelLayoutOf,
   parseSpec,

@@ -1,5 +1,5 @@
 // Test accuracy and loss of a model on a whole data set, in evaluation mode (running BN statistics).
-import type { TensorList } from '../common/tensors.js';
+import type { TensorList } from '../common/index.js';
 import { type Dataset, getBatch } from '../data/index.js';
 import type { ModelRunner } from './runner.js';
 

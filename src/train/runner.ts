@@ -1,7 +1,7 @@
 // Compiled per-model functions: loss and parameter gradients on a batch (with batch-norm batch
 // statistics), and evaluation-mode prediction. One ONNX session per model and batch shape serves
 // every client and every round, since parameters are inputs.
-import type { TensorList } from '../common/tensors.js';
+import type { TensorList } from '../common/index.js';
 import { compile, crossEntropy, type Compiled, grad, type Sym } from '../core/index.js';
 import { bindParams, type Model } from '../models/index.js';
 

@@ -5,7 +5,7 @@
 // Loading checks the structure of both files against the spec's model and optimizer.
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { TensorList } from '../common/tensors.js';
+import type { TensorList } from '../common/index.js';
 import { decodeSafetensors, encodeSafetensors, type Model, matchLayout } from '../models/index.js';
 import { CHECKPOINT_FORMAT, folderSummary, issueText, latestRoundFolder, readRoundFolder, writeRoundFolder } from './checkpoints.js';
 import type { TrainState } from './train.js';

@@ -1,8 +1,6 @@
 // Centralised training (one party holding all the data): the baseline every collaborative run is
 // compared with, and the `dgp train` default when --clients is 1.
-import { Rng, type RngState } from '../common/rng.js';
-import { cloneTensors, sizeOf, type TensorList } from '../common/tensors.js';
-import type { TensorLayout } from '../common/update.js';
+import { Rng, type RngState, cloneTensors, sizeOf, type TensorList, type TensorLayout } from '../common/index.js';
 import { type Dataset, epochBatches, getBatch } from '../data/index.js';
 import { initParams, type Model } from '../models/index.js';
 import { createAdam, createSgd, type SgdOptionsInput } from '../optim/index.js';
