@@ -4,10 +4,12 @@
 import type { DatasetSplits } from '../data/index.js';
 import { createDefense } from '../defenses/registry.js';
 import type { Model } from '../models/index.js';
-import { buildCase, type ModelState } from './case.js';
+import { type BatchNormMode, buildCase, type ModelState } from './case.js';
 import { type AttackRecord, scoreAttack } from './evaluate.js';
 import { imprintServer } from './imprint.js';
 import { createAttack } from './registry.js';
+import type { SnapshotStore } from './optimize.js';
+import type { CaseStore } from './resume.js';
 import { isLpipsBackend, LPIPS_NO_WEIGHTS, lpipsWith, type LpipsBackend, type LpipsNotComputed } from '../metrics/index.js';
 
 export interface ExperimentSpec {
@@ -25,6 +27,8 @@ export interface ExperimentSpec {
   seed: number;
   iterations?: number;
   restarts?: number;
+  /** Total-variation weight instead of the attack's default for the model. */
+  tv?: number;
   /** Whether the attacker knows the labels (default: no; DLG optimises them, the others recover them). */
   knowLabels?: boolean;
   /** Robbing the Fed's imprint bins. */
@@ -33,6 +37,14 @@ export interface ExperimentSpec {
   lpips?: LpipsBackend | LpipsNotComputed;
   /** Iterations done and due in the current case (cases are attacked one after another). */
   onProgress?: (p: { case: number; cases: number; done: number; total: number }) => void;
+  /** How the client runs batch norm (case.ts; default 'eval', on the running statistics the server sends). */
+  batchNorm?: BatchNormMode;
+  /** Finished cases kept and read back (a resumed experiment skips them), and per case the optimiser's snapshots. */
+  store?: CaseStore;
+  snapshots?: (k: number) => SnapshotStore;
+  /** The objective of each restart every `traceEvery` steps of case k. */
+  onTrace?: (k: number, t: number, perRestart: { loss: number; match: number }[]) => void;
+  traceEvery?: number;
 }
 
 export interface ExperimentResult {
@@ -84,6 +96,13 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
   const recons: Float32Array[] = [];
   const t0 = performance.now();
   for (let k = 0; k < cases; k++) {
+    const stored = spec.store?.load(k);
+    if (stored) {
+      records.push(stored.record);
+      truths.push(stored.truth);
+      recons.push(stored.recon);
+      continue;
+    }
     const indices = Array.from({ length: batch }, (_, i) => first + k * batch + i);
     const seed = spec.seed * 7919 + k;
     const c = await buildCase({
@@ -95,13 +114,18 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
       seed,
       knows: { batchSize: true, labels: spec.knowLabels ?? false, positions: true },
       server,
+      batchNorm: spec.batchNorm,
     });
     const started = performance.now();
     const result = await attack.run(c.threat, {
       seed,
       iterations: spec.iterations,
       restarts: spec.restarts,
+      tv: spec.tv,
       onProgress: spec.onProgress && ((done, total) => spec.onProgress!({ case: k, cases, done, total })),
+      onTrace: spec.onTrace && ((t, v) => spec.onTrace!(k, t, v)),
+      traceEvery: spec.traceEvery,
+      snapshots: spec.snapshots?.(k),
     });
     const { record, score } = scoreAttack(c, result, (performance.now() - started) / 1000);
     if (spec.lpips && isLpipsBackend(spec.lpips)) {
@@ -111,6 +135,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
     records.push(record);
     truths.push(score.images.truth);
     recons.push(score.images.recon);
+    spec.store?.save(k, { record, truth: score.images.truth, recon: score.images.recon });
   }
   const per = records.flatMap((r) => r.psnrPerImage);
   const labelled = records.filter((r) => r.labelAccuracy !== undefined);

@@ -9,7 +9,11 @@ export function parameterGradients(model: Model, params: Sym[], x: Sym, target: 
   return forwardAndGradients(model, params, x, target, training).grads;
 }
 
-/** The same gradients plus the batch-norm batch statistics of the forward pass (training mode). */
+/**
+ * The same gradients plus the batch statistics of every batch-norm input: those the layers used in
+ * training mode, and, with `batchStats`, those of evaluation mode's inputs too (for the BN prior).
+ * Evaluation mode normalises with `buffers`, the running statistics.
+ */
 export function forwardAndGradients(
   model: Model,
   params: Sym[],
@@ -17,8 +21,9 @@ export function forwardAndGradients(
   target: Sym,
   training: boolean,
   buffers?: Record<string, Sym>,
+  batchStats = false,
 ): { grads: Sym[]; bnStats: BnStat[] } {
-  const { logits, bnStats } = model.forward(bindParams(model.params, params), x, { training, buffers });
+  const { logits, bnStats } = model.forward(bindParams(model.params, params), x, { training, buffers, batchStats });
   return { grads: grad(crossEntropy(logits, target), params), bnStats };
 }
 

@@ -176,5 +176,5 @@ export async function runCentralised(o: CentralisedOptions, data: DatasetSplits,
     const final = { ...common(current!(), true, result.testAccuracy, result.testLoss), history: result.history };
     writeTrainResult(o.json, options, none, final, { epochs, steps: result.steps });
   }
-  if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: o.model, dataset: o.dataset });
+  if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: o.model, width: String(o.width), dataset: o.dataset, epochs: String(epochs), steps: String(result.steps) });
 }

@@ -27,11 +27,16 @@ export interface ForwardOptions {
   training: boolean;
   /** Running statistics by name (`<layer>.running_mean`, `<layer>.running_var`), for evaluation mode. */
   buffers?: Record<string, Sym>;
+  /**
+   * Report the batch statistics of every batch-norm input in evaluation mode too (they are not used
+   * there, but GradInversion's prior compares them with the running ones, as DeepInversion's hooks do).
+   */
+  batchStats?: boolean;
 }
 
 export interface ForwardResult {
   logits: Sym;
-  /** Filled in training mode by models with batch norm. */
+  /** Filled by models with batch norm in training mode, and in evaluation mode when `batchStats` is asked for. */
   bnStats: BnStat[];
   /** The representation that feeds the last linear layer (used by Soteria and some attacks). */
   features?: Sym;

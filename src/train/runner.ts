@@ -15,6 +15,7 @@ export interface LossAndGrad {
 export class ModelRunner {
   private readonly gradFn: Compiled;
   private readonly predictFn: Compiled;
+  private evalGradFn?: Compiled;
   /** Batch-norm layer names and per-channel element counts, recorded when a shape is traced. */
   private readonly bnMeta = new Map<string, { layer: string; count: number }[]>();
 
@@ -52,6 +53,32 @@ export class ModelRunner {
     const meta = this.bnMeta.get(shape.join('x')) ?? [];
     const bnStats = meta.map(({ layer, count }, k) => ({ layer, count, mean: out[1 + np + 2 * k]!, variance: out[2 + np + 2 * k]! }));
     return { loss: out[0]![0]!, grads, bnStats };
+  }
+
+  /**
+   * Loss and parameter gradients with batch norm in evaluation mode on the given running statistics
+   * (what a client computes when the server hands it the model's buffers, breaching's
+   * `provide_public_buffers`). No batch statistics come back: the buffers are not updated.
+   */
+  async lossAndGradEval(params: TensorList, buffers: TensorList, x: Float32Array, shape: number[], target: Float32Array): Promise<Omit<LossAndGrad, 'bnStats'>> {
+    const np = this.model.params.length;
+    this.evalGradFn ??= compile(
+      (xs: Sym, t: Sym, ...pb: Sym[]) => {
+        const p = pb.slice(0, np);
+        const { logits } = this.model.forward(bindParams(this.model.params, p), xs, { training: false, buffers: bindParams(this.model.buffers, pb.slice(np)) });
+        const loss = crossEntropy(logits, t);
+        return [loss, ...grad(loss, p)];
+      },
+      { name: `${this.model.name}.lossAndGradEval` },
+    );
+    const b = shape[0]!;
+    const out = await this.evalGradFn.run([
+      { data: x, shape },
+      { data: target, shape: [b, this.model.numClasses] },
+      ...params.map((t) => ({ data: t.data, shape: t.shape })),
+      ...buffers.map((t) => ({ data: t.data, shape: t.shape })),
+    ]);
+    return { loss: out[0]![0]!, grads: params.map((t, i) => ({ name: t.name, shape: t.shape, data: out[1 + i]! })) };
   }
 
   async predict(params: TensorList, buffers: TensorList, x: Float32Array, shape: number[]): Promise<Float32Array> {
