@@ -131,7 +131,7 @@ export async function buildCase(spec: CaseSpec): Promise<AttackCase> {
       ? await runner.lossAndGradEval(params, spec.state.buffers, batch.x, batch.shape, target)
       : await runner.lossAndGrad(params, batch.x, batch.shape, target);
   const defense = spec.defense;
-  const { update, report } = defense.apply(grads, defense.init(layoutOf(grads)), new Rng(spec.seed));
+  const { update, report } = defense.apply(grads, defense.init(layoutOf(grads)), new Rng(spec.seed), { params, iteration: spec.state.round });
   const knows = spec.knows ?? {};
   const threat: ThreatModel = {
     model,

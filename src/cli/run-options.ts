@@ -107,6 +107,10 @@ export const defenseShape = {
   noiseMultiplier: num().min(0).optional(),
   clip: num().positive().optional(),
   levels: int().min(1).optional(),
+  pruneBase: num().min(0).max(100).optional(),
+  phi: num().min(0).max(100).optional(),
+  noiseBase: num().min(0).optional(),
+  decay: num().min(0).optional(),
   errorFeedback: z.enum(['true', 'false']).optional(),
   noErrorFeedback: z.boolean().optional(),
 };
@@ -137,6 +141,10 @@ export const defenseOptions: Record<string, OptionSpec> = {
   'noise-multiplier': { type: 'string', description: 'dp: noise std over --clip (default 1)' },
   clip: { type: 'string', description: 'dp: bound on the update\'s L2 norm (default 1)' },
   levels: { type: 'string', description: 'qsgd: quantization levels (default 16)' },
+  'prune-base': { type: 'string', description: 'outpost: percentile of |g| per tensor below which entries are zeroed (default 80)' },
+  phi: { type: 'string', description: 'outpost: percent of all entries, by Fisher information g^2, that get noise (default 40)' },
+  'noise-base': { type: 'string', description: "outpost: noise std per unit of a layer's risk, the variance of its weights (default 0.8)" },
+  decay: { type: 'string', description: 'outpost: the update at round t is perturbed with probability 1 / (1 + decay t) (default 0.125)' },
   'error-feedback': { type: 'string', description: 'true | false: keep what was not sent and add it next round (default: on for dgp, adgp, topk, randomk, signsgd)' },
   'no-error-feedback': { type: 'boolean', description: 'same as --error-feedback false' },
 };
@@ -151,6 +159,10 @@ const FLAGS: [keyof DefenseFlags, string, string[]][] = [
   ['noiseMultiplier', 'noiseMultiplier', ['dp']],
   ['clip', 'clip', ['dp']],
   ['levels', 'levels', ['qsgd']],
+  ['pruneBase', 'pruneBase', ['outpost']],
+  ['phi', 'phi', ['outpost']],
+  ['noiseBase', 'noiseBase', ['outpost']],
+  ['decay', 'decay', ['outpost']],
 ];
 
 /** The defense options the flags ask for; issues name the flag at fault. */
