@@ -8,7 +8,7 @@ import { BATCH_NORM_MODES, type BatchNormMode, modelAtRound } from '../attacks/c
 import { type ExperimentResult, runExperiment } from '../attacks/experiment.js';
 import { ATTACK_NAMES } from '../attacks/registry.js';
 import type { DatasetSplits } from '../data/index.js';
-import { defenseFromFlags, defenseOptions, defenseShape } from './run-options.js';
+import { defenseFromFlags, defenseOptions, defenseShape, precodeOf } from './run-options.js';
 import { createModel, MODEL_NAMES, type Model } from '../models/index.js';
 import { alexnetLpips } from '../metrics/lpips-alexnet.js';
 import { type LpipsBackend, type LpipsNotComputed, openLpips } from '../metrics/index.js';
@@ -34,6 +34,9 @@ export const commonSchema = {
   restarts: int().positive().optional(),
   first: int().min(0).default(0),
   lpipsWeights: z.string().optional(),
+  precode: z.boolean().optional(),
+  precodeK: int().positive().default(256),
+  precodeBeta: num().min(0).default(1e-3),
   batchNorm: z.enum(BATCH_NORM_MODES as [BatchNormMode, ...BatchNormMode[]]).default('eval'),
   tv: num().min(0).optional(),
   snapshotEvery: int().positive().default(200),
@@ -52,6 +55,9 @@ export const commonOptions: Record<string, OptionSpec> = {
   restarts: { type: 'string', description: "restarts (default: the attack's own)" },
   first: { type: 'string', description: 'index of the first attacked test image', default: '0' },
   'lpips-weights': { type: 'string', description: 'LPIPS (AlexNet) weights, safetensors (scripts/lpips-alexnet-weights.py); without it LPIPS is "not computed: no weights"' },
+  precode: { type: 'boolean', description: "attack a model with PRECODE's variational bottleneck before its classifier (the client's noise draw is unknown to the attacker, who uses the bottleneck's mean)" },
+  'precode-k': { type: 'string', description: 'PRECODE: bottleneck width K', default: '256' },
+  'precode-beta': { type: 'string', description: 'PRECODE: weight of the KL term', default: '1e-3' },
   'batch-norm': {
     type: 'string',
     description: "models with batch norm: eval = the server sends the running statistics and the client computes in evaluation mode on them (breaching's provide_public_buffers) | train = the client normalises with its batch's statistics",
@@ -106,9 +112,9 @@ export async function loadData(name: 'cifar10' | 'mnist', dataDir?: string, comm
   return (await openDataset(command, name, { dataDir })).data;
 }
 
-export function attackedModel(o: { model: (typeof MODEL_NAMES)[number]; width: number }, data: DatasetSplits): Model {
+export function attackedModel(o: { model: (typeof MODEL_NAMES)[number]; width: number; precode?: { k: number; beta: number } }, data: DatasetSplits): Model {
   const t = data.test;
-  return createModel(o.model, { inputShape: [t.channels, t.height, t.width], width: o.width });
+  return createModel(o.model, { inputShape: [t.channels, t.height, t.width], width: o.width, precode: o.precode });
 }
 
 /** Writes NAME.png (truth row above reconstruction row) and NAME.json (the result head, summary, `extra`, records) under `dir`. */
@@ -150,7 +156,7 @@ export const attackCommand: Command<typeof schema> = {
   schema,
   async run(o) {
     const { data, source } = await openDataset('attack', o.dataset, o);
-    const model = attackedModel(o, data);
+    const model = attackedModel({ ...o, precode: precodeOf(o) }, data);
     const loaded = o.modelFile !== undefined ? loadModelFile(o.modelFile, model, { width: o.width, round: o.modelRound }) : undefined;
     const state = loaded?.state ?? (await modelAtRound(model, o.round, { seed: o.seed, train: data.train, lr: o.trainLr }));
     let bar: ProgressBar | undefined;

@@ -48,7 +48,7 @@ export function loadModelFile(path: string, model: Model, o: { width: number; ro
     summaryDataset = summary?.dataset;
   } else ({ tensors, metadata } = loadSafetensors(path));
   const named = metadata['model'] ?? summaryModel;
-  if (named !== undefined && named !== model.name) fail(`it holds a ${named} model, not ${model.name} (give --model ${named})`);
+  if (named !== undefined && named !== model.name) fail(`it holds a ${named} model, not ${model.name} (give --model ${named.replace('+precode', ' --precode')})`);
   const width = metadata['width'];
   if (width !== undefined && Number(width) !== o.width) fail(`it holds a model of width ${width}, not ${o.width} (give --width ${width})`);
   const layout = [...model.params, ...model.buffers].map((t) => ({ name: t.name, shape: [...t.shape] }));

@@ -64,7 +64,7 @@ export const workerCommand: Command<typeof schema> = {
         broadcaster: o.broadcaster ? nodeTransport({ url: o.broadcaster, ca, credential }) : undefined,
         credential,
         data: (spec) => load(source, spec),
-        runner: (spec) => (runner ??= new ModelRunner(createModel(spec.model.name, { inputShape: DATASET_SHAPES[spec.dataset], width: spec.model.width, init: spec.model.init }))),
+        runner: (spec) => (runner ??= new ModelRunner(createModel(spec.model.name, { inputShape: DATASET_SHAPES[spec.dataset], width: spec.model.width, init: spec.model.init, precode: spec.model.precode }))),
         stateStore: o.stateDir ? (runId, clientId) => new LocalStateStore(o.stateDir!, runId, clientId) : undefined,
         seed: o.seed,
         retry: { giveUpMs: o.retryFor * 1000 },

@@ -9,10 +9,11 @@
 // The reference's Fisher term is g^2 averaged over a tensor's first axis (so the mask is shared by
 // all output channels); here it is g^2 per entry, the diagonal empirical Fisher of the batch.
 // It needs the client's current weights and iteration, which the caller passes in the context.
+// A perturbed update goes out sparse: the unpruned entries and the noised ones, at their positions.
 import { z } from 'zod';
 import type { Rng } from '../common/rng.js';
 import type { TensorList } from '../common/tensors.js';
-import { denseUpdate } from '../common/update.js';
+import { denseUpdate, sparseUpdate } from '../common/update.js';
 import { parseOptions } from './options.js';
 import { measure } from './report.js';
 import { assertFinite } from './select.js';
@@ -88,15 +89,23 @@ export function outpost(options: OutpostOptionsInput = {}): Defense<OutpostState
         const abs = g.data.map(Math.abs);
         const pruneBelow = percentile(abs, o.pruneBase);
         const std = risk[i]! * o.noiseBase;
-        const v = new Float32Array(g.data.length);
-        for (let j = 0; j < v.length; j++) {
-          v[j] = abs[j]! < pruneBelow ? 0 : g.data[j]!;
-          if (g.data[j]! * g.data[j]! >= fisherThreshold && std > 0) {
-            v[j] += std * rng.normal();
+        // What is sent: the unpruned entries and the noised ones (a pruned entry without noise is a zero the wire need not carry).
+        const idx: number[] = [];
+        const vals: number[] = [];
+        for (let j = 0; j < g.data.length; j++) {
+          const kept = abs[j]! >= pruneBelow;
+          let v = kept ? g.data[j]! : 0;
+          const noisy = g.data[j]! * g.data[j]! >= fisherThreshold && std > 0;
+          if (noisy) {
+            v += std * rng.normal();
             noised++;
           }
+          if (kept || noisy) {
+            idx.push(j);
+            vals.push(v);
+          }
         }
-        return denseUpdate(g.name, g.shape, v);
+        return sparseUpdate(g.name, g.shape, Uint32Array.from(idx), Float32Array.from(vals));
       });
       return { update, state: next, report: measure(grad, update, { perturbed: 1, probability, noisedEntries: noised }) };
     },

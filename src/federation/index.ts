@@ -13,5 +13,5 @@ export {
   type ClientSource, type Federation, type FederatedResult, type RemoteClients, type RunData, type RunOptions,
 } from './run.js';
 export { broadcasterParty, commitDecider, commonSetOf, decodeProposal, proposalMessage, type BroadcasterParty, type Decision } from './aligned.js';
-export { compareDefenses, comparisonTable, defaultConfigs, type CompareConfig, type CompareRow } from './compare.js';
+export { compareDefenses, comparisonTable, defaultConfigs, EXTRA_COMPARE_ROWS, extraConfigs, type CompareConfig, type CompareRow } from './compare.js';
 export { fullLayout, type ReplicaMeta } from './replica.js';

@@ -87,7 +87,7 @@ export const DATASET_SHAPES: Record<FederatedSpec['dataset'], [number, number, n
 
 /** The run's model for images of `shape` (the data's own; parties that hold none use the data set's standard shape). */
 function modelOf(spec: FederatedSpec, shape: [number, number, number] = DATASET_SHAPES[spec.dataset]): Model {
-  return createModel(spec.model.name, { inputShape: shape, width: spec.model.width, init: spec.model.init });
+  return createModel(spec.model.name, { inputShape: shape, width: spec.model.width, init: spec.model.init, precode: spec.model.precode });
 }
 
 function shapeOf(d: Dataset): [number, number, number] {

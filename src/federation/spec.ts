@@ -19,7 +19,7 @@ export const specSchema = z
     /** Train on the first N training images only (quick runs and tests). */
     trainLimit: positiveInt.optional(),
     testLimit: positiveInt.optional(),
-    model: z.object({ name: z.enum(MODEL_NAMES), width: z.number().positive(), init: z.enum(['dlg', 'torch', 'xavier']) }),
+    model: z.object({ name: z.enum(MODEL_NAMES), width: z.number().positive(), init: z.enum(['dlg', 'torch', 'xavier']), precode: z.object({ k: z.number().int().positive(), beta: z.number().min(0) }).optional() }),
     clients: positiveInt,
     rounds: positiveInt,
     /** Examples per client per local step. */

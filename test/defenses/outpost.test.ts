@@ -6,6 +6,7 @@ import { Rng } from '../../src/common/rng.js';
 import type { TensorList } from '../../src/common/tensors.js';
 import { createDefense, effectiveDefenseOptions } from '../../src/defenses/registry.js';
 import { outpost, outpostRisk, percentile } from '../../src/defenses/outpost.js';
+import { densify } from '../../src/common/update.js';
 
 test('percentile interpolates between ranks as numpy.percentile does', () => {
   assert.equal(percentile(Float32Array.from([4, 1, 3, 2]), 50), 2.5);
@@ -28,13 +29,16 @@ test('without noise Outpost at t = 0 keeps exactly the entries at or above each 
   const r = d.apply(grad, d.init([]), new Rng(2), { params, iteration: 0 });
   grad.forEach((g, i) => {
     const cut = percentile(g.data.map(Math.abs), 80);
-    const v = r.update[i]!.values;
+    const v = densify([r.update[i]!])[0]!.data;
     let kept = 0;
     for (let j = 0; j < v.length; j++) {
       assert.equal(v[j], Math.abs(g.data[j]!) < cut ? 0 : g.data[j]);
       if (v[j] !== 0) kept++;
     }
     assert.ok(Math.abs(kept / v.length - 0.2) < 0.02, `${g.name} kept ${kept / v.length}`);
+    // Only the kept entries travel, at their positions.
+    assert.equal(r.update[i]!.kind, 'sparse');
+    assert.equal(r.update[i]!.values.length, kept);
   });
   assert.equal(r.report.extra['perturbed'], 1);
 });
@@ -45,13 +49,14 @@ test('noise of std min(var(w), 1) x noiseBase lands exactly on the top phi % of 
   assert.ok(Math.abs(risk[0]! - 0.25) < 0.03 && risk[1] === 0 && risk[2] === 1, `risk ${risk}`);
   const d = outpost({ pruneBase: 0, phi: 40, noiseBase: 0.8 });
   const r = d.apply(grad, d.init([]), new Rng(4), { params, iteration: 0 });
+  const sent = densify(r.update);
   const all = Float32Array.from(grad.flatMap((g) => Array.from(g.data, (v) => v * v)));
   const cut = percentile(all, 60);
   let noised = 0;
   grad.forEach((g, i) => {
     const diffs: number[] = [];
     g.data.forEach((v, j) => {
-      const d0 = r.update[i]!.values[j]! - v;
+      const d0 = sent[i]!.data[j]! - v;
       if (v * v >= cut && risk[i]! > 0) {
         diffs.push(d0);
         noised++;
