@@ -9,8 +9,9 @@ import { workerCommand } from './worker.js';
 import { compareCommand } from './compare.js';
 import { privacyTableCommand } from './privacy-table.js';
 import { trainCommand } from './train.js';
+import { reportCommand } from './report.js';
 
-const commands: Command[] = [trainCommand, compareCommand, attackCommand, privacyTableCommand, serveCommand, clientCommand, workerCommand, broadcasterCommand, certsCommand, credentialsCommand];
+const commands: Command[] = [trainCommand, compareCommand, attackCommand, privacyTableCommand, reportCommand, serveCommand, clientCommand, workerCommand, broadcasterCommand, certsCommand, credentialsCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
