@@ -82,7 +82,18 @@ export interface CaseSpec {
   /** What the attacker knows besides the update; positions default to visible, the rest to unknown. */
   knows?: { labels?: boolean; batchSize?: boolean; positions?: boolean };
   server?: MaliciousServer;
+  /**
+   * How the client runs batch norm. 'eval' (the default, breaching's honest-but-curious server with
+   * `provide_public_buffers`): the server sends the running statistics with the parameters and the
+   * client computes its gradient in evaluation mode on them, so the attacker has exactly the buffers
+   * the client used. 'train': the client normalises with its batch's own statistics (the server
+   * still holds the global model's buffers, which the client did not use).
+   */
+  batchNorm?: BatchNormMode;
 }
+
+export type BatchNormMode = 'eval' | 'train';
+export const BATCH_NORM_MODES: readonly BatchNormMode[] = ['eval', 'train'];
 
 export interface GroundTruth {
   /** The attacked batch in the model's (normalised) input space, NCHW. */
@@ -115,10 +126,16 @@ export async function buildCase(spec: CaseSpec): Promise<AttackCase> {
   const params = planted?.params ?? spec.state.params;
   const batch = getBatch(data, spec.indices, { normalize: true });
   const target = oneHotLabels(batch.y, model.numClasses);
-  const { grads } = await runnerFor(model).lossAndGrad(params, batch.x, batch.shape, target);
+  const hasBn = model.buffers.length > 0;
+  const training = (spec.batchNorm ?? 'eval') === 'train';
+  const runner = runnerFor(model);
+  const { grads } =
+    hasBn && !training
+      ? await runner.lossAndGradEval(params, spec.state.buffers, batch.x, batch.shape, target)
+      : await runner.lossAndGrad(params, batch.x, batch.shape, target);
   const defense = spec.defense;
-  const { update, report } = defense.apply(grads, defense.init(layoutOf(grads)), new Rng(spec.seed));
-  const threat = serverView({ model, params, state: spec.state, update, defense: defense.name, knows: spec.knows, labels: Int32Array.from(batch.y), data, secrets: planted?.secrets });
+  const { update, report } = defense.apply(grads, defense.init(layoutOf(grads)), new Rng(spec.seed), { params, iteration: spec.state.round });
+  const threat = serverView({ model, params, state: spec.state, update, defense: defense.name, knows: spec.knows, labels: Int32Array.from(batch.y), data, secrets: planted?.secrets, training: !hasBn || training });
   return { threat, truth: { x: batch.x, labels: Int32Array.from(batch.y), shape: batch.shape, gradient: grads, defense: report } };
 }
 
@@ -141,6 +158,8 @@ export function serverView(o: {
   data: Dataset;
   aggregateOf?: number;
   secrets?: ThreatModel['secrets'];
+  /** Whether the client normalised with its batch's statistics (default) or the running ones. */
+  training?: boolean;
 }): ThreatModel {
   const { model, data } = o;
   const knows = o.knows ?? {};
@@ -149,7 +168,7 @@ export function serverView(o: {
     params: o.params,
     buffers: model.buffers.length > 0 ? o.state.buffers : undefined,
     round: o.state.round,
-    training: true,
+    training: o.training ?? true,
     update: o.update,
     ...(o.aggregateOf !== undefined ? { aggregateOf: o.aggregateOf } : {}),
     defense: o.defense,

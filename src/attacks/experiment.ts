@@ -5,12 +5,14 @@ import type { DatasetSplits } from '../data/index.js';
 import { createDefense, type Defense } from '../defenses/index.js';
 import type { Model } from '../models/index.js';
 import { ADGP } from '../defenses/index.js';
-import { type AttackCase, buildCase, type ModelState } from './case.js';
+import { type AttackCase, type BatchNormMode, buildCase, type ModelState } from './case.js';
 import { buildRoundCases } from './round.js';
 import { type AttackRecord, scoreAttack } from './evaluate.js';
 import { imprintServer } from './imprint.js';
 import { createAttack } from './registry.js';
 import type { Attack } from './types.js';
+import type { SnapshotStore } from './optimize.js';
+import type { CaseStore } from './resume.js';
 import { isLpipsBackend, LPIPS_NO_WEIGHTS, lpipsWith, type LpipsBackend, type LpipsNotComputed } from '../metrics/index.js';
 
 export interface ExperimentSpec {
@@ -31,6 +33,8 @@ export interface ExperimentSpec {
   seed: number;
   iterations?: number;
   restarts?: number;
+  /** Total-variation weight instead of the attack's default for the model. */
+  tv?: number;
   /** Whether the attacker knows the labels (default: no; DLG optimises them, the others recover them). */
   knowLabels?: boolean;
   /** Robbing the Fed's imprint bins. */
@@ -45,6 +49,14 @@ export interface ExperimentSpec {
   round?: { clients: number; view: 'client' | 'aggregate'; clip: number };
   /** Iterations done and due in the current case (cases are attacked one after another). */
   onProgress?: (p: { case: number; cases: number; done: number; total: number }) => void;
+  /** How the client runs batch norm (case.ts; default 'eval', on the running statistics the server sends). */
+  batchNorm?: BatchNormMode;
+  /** Finished cases kept and read back (a resumed experiment skips them), and per case the optimiser's snapshots. */
+  store?: CaseStore;
+  snapshots?: (k: number) => SnapshotStore;
+  /** The objective of each restart every `traceEvery` steps of case k. */
+  onTrace?: (k: number, t: number, perRestart: { loss: number; match: number }[]) => void;
+  traceEvery?: number;
 }
 
 export interface ExperimentResult {
@@ -111,7 +123,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
     const seed = spec.seed * 7919 + k;
     if (!round) {
       const indices = Array.from({ length: batch }, (_, i) => at + i);
-      return [await buildCase({ model: spec.model, state: spec.state, data: test, indices, defense: defense!, seed, knows, server })];
+      return [await buildCase({ model: spec.model, state: spec.state, data: test, indices, defense: defense!, seed, knows, server, batchNorm: spec.batchNorm })];
     }
     const batches = Array.from({ length: round.clients }, (_, c) => Array.from({ length: batch }, (_, i) => at + c * batch + i));
     const rc = await buildRoundCases({ model: spec.model, state: spec.state, data: test, batches, adgp: spec.defense === ADGP ? defenseOptions : null, clip: round.clip, seed, knows });
@@ -121,16 +133,32 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
   const truths: Float32Array[] = [];
   const recons: Float32Array[] = [];
   const t0 = performance.now();
+  // Case n of the experiment is kept in the store once scored, so a rerun reads it back instead of attacking it again.
+  const perCase = round?.view === 'client' ? round.clients : 1;
   for (let k = 0; k < groups; k++) {
-    for (const c of await casesOf(k)) {
+    const stored = Array.from({ length: perCase }, (_, j) => spec.store?.load(records.length + j));
+    const built = stored.every((c) => c) ? null : await casesOf(k);
+    for (let j = 0; j < perCase; j++) {
       const n = records.length;
+      const kept = stored[j];
+      if (kept) {
+        records.push(kept.record);
+        truths.push(kept.truth);
+        recons.push(kept.recon);
+        continue;
+      }
+      const c = built![j]!;
       const seed = spec.seed * 7919 + n;
       const started = performance.now();
       const result = await attack.run(c.threat, {
         seed,
         iterations: spec.iterations,
         restarts: spec.restarts,
+        tv: spec.tv,
         onProgress: spec.onProgress && ((done, total) => spec.onProgress!({ case: n, cases, done, total })),
+        onTrace: spec.onTrace && ((t, v) => spec.onTrace!(n, t, v)),
+        traceEvery: spec.traceEvery,
+        snapshots: spec.snapshots?.(n),
       });
       const { record, score } = scoreAttack(c, result, (performance.now() - started) / 1000);
       if (spec.lpips && isLpipsBackend(spec.lpips)) {
@@ -140,6 +168,7 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
       records.push(record);
       truths.push(score.images.truth);
       recons.push(score.images.recon);
+      spec.store?.save(n, { record, truth: score.images.truth, recon: score.images.recon });
     }
   }
   const per = records.flatMap((r) => r.psnrPerImage);

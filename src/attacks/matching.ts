@@ -17,7 +17,7 @@ import {
   type Sym,
   totalVariation,
 } from '../core/index.js';
-import { bindParams } from '../models/index.js';
+import { bindParams, type Model } from '../models/index.js';
 import { ADAM_HYPER, adamUpdate, type AdamOptions } from './adam.js';
 import { bnPrior, cosineMatching, forwardAndGradients, l2Matching, squaredDistance } from './objectives.js';
 import { imageShape, observedGradient, requireThreat, sentMasks, type ThreatModel } from './threat.js';
@@ -76,13 +76,13 @@ interface CompiledSteps {
 /** Compiled steps depend on the model, the spec and the threat's fixed settings, not on its tensors: shared by every case. */
 const compiledCache = new WeakMap<ThreatModel['model'], Map<string, CompiledSteps>>();
 
-function compiledSteps(threat: ThreatModel, spec: MatchingSpec, nMasks: number): CompiledSteps {
-  const { model, training, data } = threat;
-  const key = JSON.stringify({ spec, training, mean: data.mean, std: data.std, nMasks });
-  let perModel = compiledCache.get(model);
-  if (!perModel) compiledCache.set(model, (perModel = new Map()));
-  const hit = perModel.get(key);
-  if (hit) return hit;
+/**
+ * The traced objective of a matching problem: the candidate's parameter gradient (through batch
+ * norm in training mode, or in evaluation mode on the running statistics) against the target,
+ * plus the priors. `rest` holds the constants in MatchingProblem's order: parameters, target
+ * gradient, masks, running statistics.
+ */
+export function matchingObjective(model: Model, spec: MatchingSpec, training: boolean, nMasks: number) {
   const np = model.params.length;
   const split = (rest: Sym[]): TracedConsts => ({
     params: rest.slice(0, np),
@@ -90,9 +90,11 @@ function compiledSteps(threat: ThreatModel, spec: MatchingSpec, nMasks: number):
     masks: nMasks ? rest.slice(2 * np, 2 * np + nMasks) : undefined,
     running: bindParams(model.buffers, rest.slice(2 * np + nMasks)),
   });
-  const objective = (x: Sym, lab: Sym, consensus: Sym, c: TracedConsts) => {
+  const evalBn = !training && model.buffers.length > 0;
+  return (x: Sym, lab: Sym, consensus: Sym, rest: Sym[]) => {
+    const c = split(rest);
     const labels = spec.labelMode === 'joint' ? softmax(lab) : lab;
-    const { grads, bnStats } = forwardAndGradients(model, c.params, x, labels, training);
+    const { grads, bnStats } = forwardAndGradients(model, c.params, x, labels, training, evalBn ? c.running : undefined, (spec.bn ?? 0) > 0);
     const match = spec.objective === 'l2' ? l2Matching(grads, c.target, c.masks) : cosineMatching(grads, c.target, c.masks);
     let total = match;
     if (spec.tv) total = add(total, mul(totalVariation(x), spec.tv));
@@ -101,17 +103,27 @@ function compiledSteps(threat: ThreatModel, spec: MatchingSpec, nMasks: number):
     if (spec.group) total = add(total, mul(squaredDistance(x, consensus), spec.group));
     return { total, match };
   };
+}
+
+function compiledSteps(threat: ThreatModel, spec: MatchingSpec, nMasks: number): CompiledSteps {
+  const { model, training, data } = threat;
+  const key = JSON.stringify({ spec, training, mean: data.mean, std: data.std, nMasks });
+  let perModel = compiledCache.get(model);
+  if (!perModel) compiledCache.set(model, (perModel = new Map()));
+  const hit = perModel.get(key);
+  if (hit) return hit;
+  const objective = matchingObjective(model, spec, training, nMasks);
   const joint = spec.labelMode === 'joint';
   const valueFn = compile(
     (x: Sym, lab: Sym, consensus: Sym, ...rest: Sym[]) => {
-      const { total, match } = objective(x, lab, consensus, split(rest));
+      const { total, match } = objective(x, lab, consensus, rest);
       return [total, match, ...grad(total, joint ? [x, lab] : [x])];
     },
     { name: `${model.name}.${spec.objective}Matching` },
   );
   const adamFn = compile(
     (x: Sym, lab: Sym, consensus: Sym, mx: Sym, vx: Sym, ml: Sym, vl: Sym, hyper: Sym, ...rest: Sym[]) => {
-      const { total, match } = objective(x, lab, consensus, split(rest));
+      const { total, match } = objective(x, lab, consensus, rest);
       const [gx, gl] = grad(total, joint ? [x, lab] : [x]);
       let [x1, mx1, vx1] = adamUpdate(x, gx!, mx, vx, hyper, spec.adam);
       if (spec.adam?.boxed) x1 = box(x1, data.mean, data.std);
@@ -151,7 +163,10 @@ export class MatchingProblem {
     this.shape = imageShape(threat, batch);
     this.classes = threat.data.numClasses;
     const masks = spec.maskAware ? sentMasks(threat) : [];
-    const running = (spec.bn ?? 0) > 0 ? threat.buffers! : [];
+    // The running statistics: for the BN prior, and as the normalisation itself in evaluation mode.
+    const evalBn = !threat.training && threat.model.buffers.length > 0;
+    if (evalBn) requireThreat('gradient matching through evaluation-mode batch norm', ['bnBuffers'], threat);
+    const running = (spec.bn ?? 0) > 0 || evalBn ? threat.buffers! : [];
     const asInputs = (l: TensorList) => l.map((t) => ({ data: t.data, shape: t.shape }));
     this.consts = [...asInputs(threat.params), ...asInputs(observedGradient(threat)), ...asInputs(masks), ...asInputs(running)];
     ({ valueFn: this.valueFn, adamFn: this.adamFn } = compiledSteps(threat, spec, masks.length));

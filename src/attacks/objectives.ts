@@ -1,15 +1,19 @@
 // Gradient-matching objectives shared by the optimisation attacks. Each is a function over symbolic
 // tensors: the attacker's candidate gradient (itself a gradient of the model's loss, so these
 // objectives are differentiated twice) against the gradient the attacker observed.
-import { add, crossEntropy, div, grad, mul, reshape, sqrt, sub, sum, type Sym } from '../core/index.js';
-import { bindParams, type BnStat, type Model } from '../models/index.js';
+import { add, div, grad, mul, reshape, sqrt, sub, sum, type Sym } from '../core/index.js';
+import { bindParams, type BnStat, type Model, trainingLoss } from '../models/index.js';
 
 /** Parameter gradients of the model's cross-entropy at (x, target), as symbolic tensors. */
 export function parameterGradients(model: Model, params: Sym[], x: Sym, target: Sym, training = false): Sym[] {
   return forwardAndGradients(model, params, x, target, training).grads;
 }
 
-/** The same gradients plus the batch-norm batch statistics of the forward pass (training mode). */
+/**
+ * The same gradients plus the batch statistics of every batch-norm input: those the layers used in
+ * training mode, and, with `batchStats`, those of evaluation mode's inputs too (for the BN prior).
+ * Evaluation mode normalises with `buffers`, the running statistics.
+ */
 export function forwardAndGradients(
   model: Model,
   params: Sym[],
@@ -17,9 +21,11 @@ export function forwardAndGradients(
   target: Sym,
   training: boolean,
   buffers?: Record<string, Sym>,
+  batchStats = false,
 ): { grads: Sym[]; bnStats: BnStat[] } {
-  const { logits, bnStats } = model.forward(bindParams(model.params, params), x, { training, buffers });
-  return { grads: grad(crossEntropy(logits, target), params), bnStats };
+  // A stochastic model (PRECODE) runs without its noise draw: the attacker does not know the client's.
+  const r = model.forward(bindParams(model.params, params), x, { training, buffers, batchStats });
+  return { grads: grad(trainingLoss(r, target), params), bnStats: r.bnStats };
 }
 
 /**

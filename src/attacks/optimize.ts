@@ -22,6 +22,29 @@ export interface OptimizeOptions {
   /** The fixed labels ([B, classes] soft or one-hot) when the problem does not optimise them. */
   fixedLabels?: Float32Array;
   onProgress?: (done: number, total: number) => void;
+  /** Called every `traceEvery` Adam steps with the objective of each restart (for logs). */
+  onTrace?: (t: number, perRestart: { loss: number; match: number }[]) => void;
+  traceEvery?: number;
+  /** Adam only: where a long run keeps its state, so an interrupted run resumes at its last snapshot. */
+  snapshots?: SnapshotStore;
+}
+
+/** Everything an Adam run needs to continue exactly where it stopped. */
+export interface AdamSnapshot {
+  /** Steps done. */
+  t: number;
+  iterations: number;
+  restarts: number;
+  states: AdamState[];
+  /** Per restart: the lowest objective seen and the iterate that had it. */
+  best: { loss: number; x: Float32Array; labels: Float32Array }[];
+}
+
+export interface SnapshotStore {
+  /** Steps between snapshots. */
+  every: number;
+  load(): AdamSnapshot | undefined;
+  save(s: AdamSnapshot): void;
 }
 
 export interface OptimizeResult {
@@ -100,33 +123,62 @@ async function runLbfgs(problem: MatchingProblem, o: OptimizeOptions): Promise<O
   return { ...best!, perRestart, evaluations };
 }
 
+/**
+ * Adam (or signed Adam) on every restart in lock-step. Each restart returns the iterate with the
+ * lowest objective it passed through, as breaching keeps its best candidate (with a step schedule
+ * the last iterate is usually that one, but signed steps can overshoot a good image); restarts are
+ * ranked by the matching term of those iterates. A group (GradInversion) answers with the
+ * consensus of the last iterates instead.
+ */
 async function runAdam(problem: MatchingProblem, o: OptimizeOptions): Promise<OptimizeResult> {
   const T = o.iterations;
   const schedule = o.schedule ?? { kind: 'constant' };
   const group = (problem.spec.group ?? 0) > 0;
   const groupFrom = Math.floor((o.groupStart ?? 0) * T);
-  let states: AdamState[] = Array.from({ length: o.restarts }, (_, r) => adamState(initial(problem, o, r)));
-  for (let t = 0; t < T; t++) {
+  const resumed = o.snapshots?.load();
+  if (resumed && (resumed.iterations !== T || resumed.restarts !== o.restarts)) {
+    throw new Error(`optimize: the snapshot is of a run with ${resumed.iterations} iterations x ${resumed.restarts} restarts, not ${T} x ${o.restarts}`);
+  }
+  let states: AdamState[] = resumed?.states ?? Array.from({ length: o.restarts }, (_, r) => adamState(initial(problem, o, r)));
+  const best = resumed?.best ?? states.map((s) => ({ loss: Infinity, x: s.x, labels: s.labels }));
+  for (let t = resumed?.t ?? 0; t < T; t++) {
     const hyper = adamHyper(learningRate(o.lr, schedule, t, T), t + 1, problem.spec.adam);
     const consensus = group && t >= groupFrom ? meanOf(states.map((s) => s.x)) : undefined;
     const next: AdamState[] = [];
-    for (const s of states) next.push((await problem.adamStep(s, hyper, consensus)).state);
+    const values: { loss: number; match: number }[] = [];
+    for (const [r, s] of states.entries()) {
+      const step = await problem.adamStep(s, hyper, consensus);
+      // The objective is that of the step's input, s.x (the step returns fresh arrays, so no copy is needed).
+      if (step.loss < best[r]!.loss) best[r] = { loss: step.loss, x: s.x, labels: s.labels };
+      values.push({ loss: step.loss, match: step.match });
+      next.push(step.state);
+    }
     states = next;
     o.onProgress?.((t + 1) * o.restarts, T * o.restarts);
+    if (o.onTrace && (t % (o.traceEvery ?? 100) === 0 || t === T - 1)) o.onTrace(t, values);
+    if (o.snapshots && (t + 1) % o.snapshots.every === 0 && t + 1 < T) o.snapshots.save({ t: t + 1, iterations: T, restarts: o.restarts, states, best });
   }
-  const perRestart: number[] = [];
-  for (const s of states) perRestart.push(finiteOr((await problem.valueAndGrad(s)).match));
   const evaluations = T * o.restarts + states.length;
   if (group) {
+    const perRestart: number[] = [];
+    for (const s of states) perRestart.push(finiteOr((await problem.valueAndGrad(s)).match));
     // The group's answer is its consensus, scored like any candidate.
     const x = meanOf(states.map((s) => s.x));
     const labels = states[0]!.labels;
     const match = finiteOr((await problem.valueAndGrad({ x, labels })).match);
     return { x, labels, match, perRestart, iterations: T, evaluations: evaluations + 1 };
   }
+  // The final iterate has not been evaluated yet: it may be the best one.
+  const candidates: Candidate[] = [];
+  for (const [r, s] of states.entries()) {
+    const last = await problem.valueAndGrad(s);
+    candidates.push(last.loss <= best[r]!.loss ? { x: s.x, labels: s.labels } : { x: best[r]!.x, labels: best[r]!.labels });
+  }
+  const perRestart: number[] = [];
+  for (const c of candidates) perRestart.push(finiteOr((await problem.valueAndGrad(c)).match));
   let k = 0;
   perRestart.forEach((m, i) => (m < perRestart[k]! ? (k = i) : 0));
-  return { x: states[k]!.x, labels: states[k]!.labels, match: perRestart[k]!, perRestart, iterations: T, evaluations };
+  return { x: candidates[k]!.x, labels: candidates[k]!.labels, match: perRestart[k]!, perRestart, iterations: T, evaluations: evaluations + states.length };
 }
 
 function meanOf(xs: Float32Array[]): Float32Array {

@@ -19,11 +19,15 @@ export interface ThreatModel {
   model: Model;
   /** Parameters the client computed its gradient at, as the server sent them. */
   params: TensorList;
-  /** Batch-norm running statistics the server holds (the global model's buffers), if the model has any. */
+  /**
+   * Batch-norm running statistics the server holds (the global model's buffers), if the model has
+   * any. With `training` false the server sent them with the parameters and the client normalised
+   * with exactly these (breaching's `provide_public_buffers`).
+   */
   buffers?: TensorList;
   /** Training rounds the attacked model had seen (0: at initialisation). Recorded with every result. */
   round: number;
-  /** Whether the client ran the model in training mode (batch-norm on batch statistics). */
+  /** Whether the client ran the model in training mode (batch norm on batch statistics); false: evaluation mode on `buffers`. */
   training: boolean;
   /**
    * Exactly what the server observed, after the defense: one client's message (dense or sparse

@@ -1,5 +1,6 @@
 // What every attack is: a name, what it needs from the threat model, and a function from that
 // threat model to a reconstruction. Scoring is not an attack's business (see evaluate.ts).
+import type { SnapshotStore } from './optimize.js';
 import type { Need, ThreatModel } from './threat.js';
 
 export interface AttackOptions {
@@ -7,7 +8,14 @@ export interface AttackOptions {
   /** Per restart; each attack has its own default. */
   iterations?: number;
   restarts?: number;
+  /** Total-variation weight, replacing the attack's default (optimisation attacks with a TV term). */
+  tv?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Optimisation attacks: the objective of each restart every `traceEvery` steps. */
+  onTrace?: (t: number, perRestart: { loss: number; match: number }[]) => void;
+  traceEvery?: number;
+  /** Adam attacks: snapshots of the run, so an interrupted case resumes where it stopped. */
+  snapshots?: SnapshotStore;
 }
 
 export interface AttackResult {

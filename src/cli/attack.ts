@@ -4,15 +4,17 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { modelAtRound, type ExperimentResult, runExperiment, ATTACK_NAMES } from '../attacks/index.js';
+import { BATCH_NORM_MODES, type BatchNormMode, modelAtRound, type ExperimentResult, runExperiment, ATTACK_NAMES } from '../attacks/index.js';
 import type { DatasetSplits } from '../data/index.js';
-import { defenseFromFlags, defenseOptions, defenseShape } from './run-options.js';
+import { defenseFromFlags, defenseOptions, defenseShape, precodeOf } from './run-options.js';
 import { createModel, MODEL_NAMES, type Model } from '../models/index.js';
 import { type LpipsBackend, type LpipsNotComputed, openLpips, alexnetLpips } from '../metrics/index.js';
 import { ProgressBar, writeImageGrid } from '../report/index.js';
 import { type Command, int, num, type OptionSpec } from './args.js';
 import { dataOptions, dataShape, openDataset } from './data.js';
 import { type ResultHead, resultHead, withDefenseDefaults, writeResult } from './result.js';
+import { resumeFiles } from './resume-files.js';
+import { loadModelFile } from './model-file.js';
 
 export { FIXTURE_CIFAR10 } from './data.js';
 
@@ -29,6 +31,13 @@ export const commonSchema = {
   restarts: int().positive().optional(),
   first: int().min(0).default(0),
   lpipsWeights: z.string().optional(),
+  precode: z.boolean().optional(),
+  precodeK: int().positive().default(256),
+  precodeBeta: num().min(0).default(1e-3),
+  batchNorm: z.enum(BATCH_NORM_MODES as [BatchNormMode, ...BatchNormMode[]]).default('eval'),
+  tv: num().min(0).optional(),
+  snapshotEvery: int().positive().default(200),
+  traceEvery: int().positive().optional(),
 };
 
 export const commonOptions: Record<string, OptionSpec> = {
@@ -43,7 +52,29 @@ export const commonOptions: Record<string, OptionSpec> = {
   restarts: { type: 'string', description: "restarts (default: the attack's own)" },
   first: { type: 'string', description: 'index of the first attacked test image', default: '0' },
   'lpips-weights': { type: 'string', description: 'LPIPS (AlexNet) weights, safetensors (scripts/lpips-alexnet-weights.py); without it LPIPS is "not computed: no weights"' },
+  precode: { type: 'boolean', description: "attack a model with PRECODE's variational bottleneck before its classifier (the client's noise draw is unknown to the attacker, who uses the bottleneck's mean)" },
+  'precode-k': { type: 'string', description: 'PRECODE: bottleneck width K', default: '256' },
+  'precode-beta': { type: 'string', description: 'PRECODE: weight of the KL term', default: '1e-3' },
+  'batch-norm': {
+    type: 'string',
+    description: "models with batch norm: eval = the server sends the running statistics and the client computes in evaluation mode on them (breaching's provide_public_buffers) | train = the client normalises with its batch's statistics",
+    default: 'eval',
+  },
+  tv: { type: 'string', description: "total-variation weight of the attack's objective (default: the attack's own for the model)" },
+  'snapshot-every': { type: 'string', description: 'Adam steps between snapshots of a case in progress (an interrupted run resumes from the last one)', default: '200' },
+  'trace-every': { type: 'string', description: 'print the objective of each restart every this many steps (stderr)' },
 };
+
+/** The options that decide a result: a resumed run must have the same ones. */
+export function resumeKey(o: Record<string, unknown>): string {
+  const { out: _out, snapshotEvery: _s, traceEvery: _t, ...rest } = o;
+  return JSON.stringify(rest);
+}
+
+/** Prints one line per trace point: the objective and matching term of every restart. */
+export function traceLine(label: string): (k: number, t: number, v: { loss: number; match: number }[]) => void {
+  return (k, t, v) => console.error(`${label} case ${k} step ${t}: ${v.map((r) => `loss ${r.loss.toPrecision(4)} match ${r.match.toPrecision(4)}`).join(' | ')}`);
+}
 
 /** The LPIPS backend for --lpips-weights, or why there is none. */
 export async function lpipsFor(weightsPath: string | undefined): Promise<LpipsBackend | LpipsNotComputed> {
@@ -60,10 +91,14 @@ const schema = z
     batch: int().positive().default(1),
     knowLabels: z.boolean().default(false),
     bins: int().min(2).default(64),
+    modelFile: z.string().optional(),
+    modelRound: int().min(0).optional(),
     out: z.string(),
   })
   .superRefine((o, ctx) => {
     defenseFromFlags(o, ctx);
+    if (o.modelFile !== undefined && o.round !== 0) ctx.addIssue({ code: 'custom', path: ['round'], message: `trains a fresh model for R steps; with --model-file (${o.modelFile}) the model is the file's, at the round it records` });
+    if (o.modelRound !== undefined && o.modelFile === undefined) ctx.addIssue({ code: 'custom', path: ['modelRound'], message: 'only says the round of a --model-file whose metadata does not' });
     if (o.defense === 'adgp') ctx.addIssue({ code: 'custom', path: ['defense'], message: 'adgp is a protocol between clients and a broadcaster; attack one client\'s update under dgp instead' });
   });
 
@@ -74,9 +109,9 @@ export async function loadData(name: 'cifar10' | 'mnist', dataDir?: string, comm
   return (await openDataset(command, name, { dataDir })).data;
 }
 
-export function attackedModel(o: { model: (typeof MODEL_NAMES)[number]; width: number }, data: DatasetSplits): Model {
+export function attackedModel(o: { model: (typeof MODEL_NAMES)[number]; width: number; precode?: { k: number; beta: number } }, data: DatasetSplits): Model {
   const t = data.test;
-  return createModel(o.model, { inputShape: [t.channels, t.height, t.width], width: o.width });
+  return createModel(o.model, { inputShape: [t.channels, t.height, t.width], width: o.width, precode: o.precode });
 }
 
 /** Writes NAME.png (truth row above reconstruction row) and NAME.json (the result head, summary, `extra`, records) under `dir`. */
@@ -108,14 +143,23 @@ export const attackCommand: Command<typeof schema> = {
     batch: { type: 'string', description: 'images per client update (batch size, known to the attacker)', default: '1' },
     'know-labels': { type: 'boolean', description: 'give the attacker the labels (default: DLG optimises them, the others recover them)' },
     bins: { type: 'string', description: 'rtf: imprint bins', default: '64' },
+    'model-file': {
+      type: 'string',
+      description: 'attack this model instead of a fresh one: a file from dgp train --save, a checkpoint folder (dgp train --checkpoint DIR, federated or centralised) or its model.safetensors; the result records its round or step',
+    },
+    'model-round': { type: 'string', description: 'the round of a --model-file whose metadata does not record one' },
     out: { type: 'string', description: 'output folder for attack.png and attack.json' },
   },
   schema,
   async run(o) {
     const { data, source } = await openDataset('attack', o.dataset, o);
-    const model = attackedModel(o, data);
-    const state = await modelAtRound(model, o.round, { seed: o.seed, train: data.train, lr: o.trainLr });
+    const model = attackedModel({ ...o, precode: precodeOf(o) }, data);
+    const loaded = o.modelFile !== undefined ? loadModelFile(o.modelFile, model, { width: o.width, round: o.modelRound }) : undefined;
+    const state = loaded?.state ?? (await modelAtRound(model, o.round, { seed: o.seed, train: data.train, lr: o.trainLr }));
     let bar: ProgressBar | undefined;
+    const effective = withDefenseDefaults(o, defenseFromFlags(o));
+    const resume = resumeFiles(o.out, 'attack', resumeKey(effective), o.snapshotEvery);
+    if (resume.finished > 0) console.error(`dgp attack: resuming: ${resume.finished} case(s) already done in ${o.out}/attack.cases`);
     const result = await runExperiment({
       attack: o.attack,
       defense: o.defense,
@@ -131,6 +175,12 @@ export const attackCommand: Command<typeof schema> = {
       restarts: o.restarts,
       knowLabels: o.knowLabels,
       bins: o.bins,
+      tv: o.tv,
+      batchNorm: o.batchNorm,
+      store: resume.cases,
+      snapshots: resume.snapshots,
+      onTrace: o.traceEvery ? traceLine(`${o.attack} vs ${o.defense}`) : undefined,
+      traceEvery: o.traceEvery,
       lpips: await lpipsFor(o.lpipsWeights),
       onProgress: (p) => {
         bar ??= new ProgressBar({ total: o.images, unit: 'images', label: `${o.attack} vs ${o.defense}` });
@@ -138,8 +188,8 @@ export const attackCommand: Command<typeof schema> = {
       },
     });
     bar?.finish();
-    const head = resultHead('attack', withDefenseDefaults(o, defenseFromFlags(o)));
-    const files = writeExperiment(o.out, result, head, { data: source, trainLosses: state.losses });
+    const head = resultHead('attack', effective);
+    const files = writeExperiment(o.out, result, head, { data: source, trainLosses: state.losses, modelOrigin: loaded?.origin ?? { kind: 'fresh', round: o.round, unit: 'steps', trainLr: o.trainLr, seed: o.seed } });
     console.log(summaryLine(result.summary));
     console.log(`wrote ${files.grid} and ${files.json}`);
   },

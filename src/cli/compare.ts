@@ -4,10 +4,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { compareDefenses, comparisonTable, defaultConfigs } from '../federation/index.js';
+import { compareDefenses, comparisonTable, defaultConfigs, EXTRA_COMPARE_ROWS, extraConfigs } from '../federation/index.js';
 import { refineRunFlags, specFromOptions, strategyOptions, strategyShape, trainingOptions, trainingShape } from './run-options.js';
 import { accuracyFigure, bandwidthFigure, lossFigure, ProgressBar, writeLinePlot } from '../report/index.js';
-import { type Command, int, num } from './args.js';
+import { type Command, int, nameList, num } from './args.js';
 import { openDataset } from './data.js';
 import { resultHead, writeResult } from './result.js';
 import { effectiveDefenseOptions } from '../defenses/index.js';
@@ -21,6 +21,7 @@ const schema = z.object({
   rounds: int().positive().default(500),
   clip: num().positive().default(1),
   noiseMultiplier: num().min(0).default(0.01),
+  also: nameList(EXTRA_COMPARE_ROWS).optional(),
   out: z.string().optional(),
 }).superRefine((o, ctx) => refineRunFlags(o, ctx));
 
@@ -35,6 +36,7 @@ export const compareCommand: Command<typeof schema> = {
     ...strategyOptions,
     clip: { type: 'string', description: 'DP row: bound on each client update\'s L2 norm (as dgp train --defense dp --clip)', default: '1' },
     'noise-multiplier': { type: 'string', description: 'DP row: noise std over --clip (as dgp train --defense dp --noise-multiplier)', default: '0.01' },
+    also: { type: 'string', description: `more rows after the six, comma-separated: ${EXTRA_COMPARE_ROWS.join(', ')} (PRECODE with --precode-k / --precode-beta, Outpost with its defaults)` },
     'dp-clip': { type: 'string', description: '', aliasOf: 'clip' },
     'dp-noise': { type: 'string', description: '', aliasOf: 'noise-multiplier' },
     out: { type: 'string', description: 'folder for table.md, compare.json and the figures (loss.svg, bandwidth.svg; accuracy.svg with --eval-every)' },
@@ -43,7 +45,7 @@ export const compareCommand: Command<typeof schema> = {
   async run(o) {
     const { data, source } = await openDataset('compare', o.dataset, o);
     const { defense: _, ...base } = specFromOptions(o, { name: 'none', options: {} }, data.train.count);
-    const configs = defaultConfigs({ clip: o.clip, noiseMultiplier: o.noiseMultiplier });
+    const configs = [...defaultConfigs({ clip: o.clip, noiseMultiplier: o.noiseMultiplier }), ...extraConfigs(o.also ?? [], { precode: { k: o.precodeK, beta: o.precodeBeta } })];
     let bar: ProgressBar | undefined;
     const total = configs.length * base.rounds;
     const rows = await compareDefenses(base, data, configs, (c, round) => {
@@ -54,7 +56,7 @@ export const compareCommand: Command<typeof schema> = {
     const setting = `${base.model.name} on ${base.dataset}, ${base.clients} clients x ${base.batchSize} examples, ${base.rounds} rounds`;
     console.log(comparisonTable(rows));
     console.log(`\n${rows.map((r) => `${r.label}: ${r.seconds.toFixed(0)} s`).join('; ')}`);
-    const head = resultHead('compare', { ...o, defenses: configs.map((c) => ({ label: c.label, defense: c.defense.name, defenseOptions: effectiveDefenseOptions(c.defense.name, c.defense.options) })) });
+    const head = resultHead('compare', { ...o, defenses: configs.map((c) => ({ label: c.label, defense: c.defense.name, defenseOptions: effectiveDefenseOptions(c.defense.name, c.defense.options), ...(c.precode ? { precode: c.precode } : {}) })) });
     const body = { spec: base, data: source, rows };
     if (o.json) writeResult(o.json, head, body);
     if (o.out) {

@@ -10,8 +10,9 @@ import { compareCommand } from './compare.js';
 import { privacyTableCommand } from './privacy-table.js';
 import { trainCommand } from './train.js';
 import { toolInfo } from './result.js';
+import { reportCommand } from './report.js';
 
-const commands: Command[] = [trainCommand, compareCommand, attackCommand, privacyTableCommand, serveCommand, clientCommand, workerCommand, broadcasterCommand, certsCommand, credentialsCommand];
+const commands: Command[] = [trainCommand, compareCommand, attackCommand, privacyTableCommand, reportCommand, serveCommand, clientCommand, workerCommand, broadcasterCommand, certsCommand, credentialsCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

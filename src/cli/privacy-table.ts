@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { modelAtRound, type ModelState, type ExperimentSummary, runExperiment, INVERTING_GRADIENTS } from '../attacks/index.js';
+import { modelAtRound, type ModelState, type ExperimentSummary, runExperiment, INVERTING_GRADIENTS, settingsFor } from '../attacks/index.js';
 import { getBatch } from '../data/index.js';
 import { isLpipsBackend, scoreReconstruction } from '../metrics/index.js';
 import type { Model } from '../models/index.js';
@@ -16,12 +16,16 @@ import { effectiveDefenseOptions } from '../defenses/index.js';
 import { DEFAULT_SECURE_CLIP } from '../federation/index.js';
 import { attackedModel, commonOptions, lpipsFor, summaryLine, writeExperiment } from './attack.js';
 import { dataOptions, dataShape, openDataset } from './data.js';
+import { resumeFiles } from './resume-files.js';
 
 /** The attack families a table can have rows of (each plain, and mask-aware where that differs). */
 export const ATTACK_FAMILIES = ['dlg', 'ig', 'rtf'] as const;
 
 /** The row groups a table can have (--defenses). */
-export const DEFENSE_ROWS = ['none', 'dgp', 'topk', 'dp', 'adgp', 'adgp-secure', 'none-secure'] as const;
+export const DEFENSE_ROWS = ['none', 'dgp', 'topk', 'dp', 'precode', 'outpost', 'adgp', 'adgp-secure', 'none-secure'] as const;
+
+/** The rows a table has unless --defenses says otherwise (PRECODE and Outpost on request). */
+const DEFAULT_ROWS = 'none,dgp,topk,dp,adgp,adgp-secure,none-secure';
 
 interface DefenseRow {
   key: (typeof DEFENSE_ROWS)[number];
@@ -32,20 +36,30 @@ interface DefenseRow {
   sparse: boolean;
   /** ADGP: one round of this many clients, and what the server sees of it. */
   round?: { clients: number; view: 'client' | 'aggregate' };
+  /** PRECODE changes the model instead of the update (its update is dense). */
+  precode?: { k: number; beta: number };
+  /** File name of the row's grid, JSON and finished cases, after the attack's name. */
+  file: string;
 }
 
-function defenses(o: { pTop: number; pKeep: number; clip: number; noiseMultiplier: number[]; roundClients: number; defenses: readonly string[] }): DefenseRow[] {
+function defenses(o: { pTop: number; pKeep: number; clip: number; noiseMultiplier: number[]; roundClients: number; defenses: readonly string[]; precodeK: number; precodeBeta: number }): DefenseRow[] {
   const pct = (v: number) => `${+(v * 100).toFixed(2)} %`;
   const adgp = { pTop: o.pTop, pKeep: o.pKeep };
   const n = o.roundClients;
   const rows: DefenseRow[] = [
-    { key: 'none', label: 'none', name: 'none', options: {}, sparse: false },
-    { key: 'dgp', label: `DGP (drop top ${pct(o.pTop)}, send ${pct(o.pKeep)})`, name: 'dgp', options: { pTop: o.pTop, pKeep: o.pKeep }, sparse: true },
-    { key: 'topk', label: `Top-k ${pct(o.pKeep)}`, name: 'topk', options: { fraction: o.pKeep }, sparse: true },
-    ...o.noiseMultiplier.map((z) => ({ key: 'dp' as const, label: `DP σ ${+(z * o.clip).toPrecision(3)} (clip ${o.clip})`, name: 'dp', options: { clip: o.clip, noiseMultiplier: z }, sparse: false })),
-    { key: 'adgp', label: `ADGP, each of ${n} clients' uploads`, name: 'adgp', options: adgp, sparse: true, round: { clients: n, view: 'client' } },
-    { key: 'adgp-secure', label: `ADGP + secure aggregation: the aggregate of ${n} clients`, name: 'adgp', options: adgp, sparse: true, round: { clients: n, view: 'aggregate' } },
-    { key: 'none-secure', label: `none + secure aggregation: the aggregate of ${n} clients`, name: 'none', options: {}, sparse: false, round: { clients: n, view: 'aggregate' } },
+    { key: 'none', file: 'none', label: 'none', name: 'none', options: {}, sparse: false },
+    { key: 'dgp', file: 'dgp', label: `DGP (drop top ${pct(o.pTop)}, send ${pct(o.pKeep)})`, name: 'dgp', options: { pTop: o.pTop, pKeep: o.pKeep }, sparse: true },
+    { key: 'topk', file: 'topk', label: `Top-k ${pct(o.pKeep)}`, name: 'topk', options: { fraction: o.pKeep }, sparse: true },
+    ...o.noiseMultiplier.map((z) => {
+      const sigma = +(z * o.clip).toPrecision(3);
+      return { key: 'dp' as const, file: `dp-sigma${sigma}`, label: `DP σ ${sigma} (clip ${o.clip})`, name: 'dp', options: { clip: o.clip, noiseMultiplier: z }, sparse: false };
+    }),
+    { key: 'precode', file: 'precode', label: `PRECODE (K ${o.precodeK}, β ${o.precodeBeta})`, name: 'none', options: {}, sparse: false, precode: { k: o.precodeK, beta: o.precodeBeta } },
+    // Outpost's perturbed updates are sparse (pruned entries without noise are not sent).
+    { key: 'outpost', file: 'outpost', label: 'Outpost (prune < 80th pct, φ 40 %, noise 0.8)', name: 'outpost', options: {}, sparse: true },
+    { key: 'adgp', file: 'adgp-client', label: `ADGP, each of ${n} clients' uploads`, name: 'adgp', options: adgp, sparse: true, round: { clients: n, view: 'client' } },
+    { key: 'adgp-secure', file: 'adgp-aggregate', label: `ADGP + secure aggregation: the aggregate of ${n} clients`, name: 'adgp', options: adgp, sparse: true, round: { clients: n, view: 'aggregate' } },
+    { key: 'none-secure', file: 'none-aggregate', label: `none + secure aggregation: the aggregate of ${n} clients`, name: 'none', options: {}, sparse: false, round: { clients: n, view: 'aggregate' } },
   ];
   return rows.filter((r) => o.defenses.includes(r.key));
 }
@@ -60,13 +74,19 @@ const schema = z.object({
   dlgIterations: int().positive().default(1000),
   igIterations: int().positive().default(500),
   igRestarts: int().positive().default(1),
-  igModel: z.enum(['convnet-flat', 'convnet']).default('convnet-flat'),
+  igModel: z.enum(['convnet-flat', 'convnet', 'resnet18']).default('convnet-flat'),
+  igWidth: num().positive().default(1),
+  igTv: num().min(0).optional(),
+  batchNorm: z.enum(['eval', 'train']).default('eval'),
+  precodeK: int().positive().default(256),
+  precodeBeta: num().min(0).default(1e-3),
+  snapshotEvery: int().positive().default(200),
   pTop: num().min(0).lt(1).default(0.05),
   pKeep: num().gt(0).max(1).default(0.2),
   clip: num().positive().default(100),
   noiseMultiplier: numberList().default('1e-4,1e-3'),
   attacks: nameList(ATTACK_FAMILIES).default('dlg,ig,rtf'),
-  defenses: nameList(DEFENSE_ROWS).default(DEFENSE_ROWS.join(',')),
+  defenses: nameList(DEFENSE_ROWS).default(DEFAULT_ROWS),
   roundClients: int().min(2).max(255).default(10),
   ...dataShape,
   lpipsWeights: z.string().optional(),
@@ -100,6 +120,25 @@ export function renderTable(rows: Row[], withLpips = false): string {
   );
 }
 
+function igModelText(o: Options): string {
+  const w = o.igWidth !== 1 ? ` of width ${o.igWidth}` : '';
+  if (o.igModel === 'resnet18') return `the CIFAR ResNet-18${w}, batch norm in ${o.batchNorm === 'eval' ? 'evaluation mode on the running statistics the server sends' : 'training mode (batch statistics)'}`;
+  return o.igModel === 'convnet' ? `ConvNet${w} (global average pooling)` : `ConvNet${w} with its last feature map flattened (convnet-flat)`;
+}
+
+/**
+ * What decides a row's images: its attack, model and defense, the attack's budget, the data and
+ * seed. Not the number of images (a table extended to more images reuses the finished ones) nor
+ * the other rows.
+ */
+function rowKey(o: Options, p: { attack: string; model: Model; defense: DefenseRow; iterations: number; restarts: number; width: number; tv?: number }, data: string | null): string {
+  return JSON.stringify({
+    attack: p.attack, model: p.model.name, width: p.width, defense: p.defense.name, defenseOptions: effectiveDefenseOptions(p.defense.name, p.defense.options), precode: p.defense.precode ?? null,
+    iterations: p.iterations, restarts: p.restarts, tv: p.tv ?? null, batchNorm: o.batchNorm, first: o.first, batch: o.batch, round: o.round, seed: o.seed, bins: 64,
+    lpips: o.lpipsWeights ?? null, data,
+  });
+}
+
 export const privacyTableCommand: Command<typeof schema> = {
   name: 'privacy-table',
   summary: 'DLG, Inverting Gradients (plain and mask-aware) and Robbing the Fed against none, DGP, Top-k and DP: the README table',
@@ -116,9 +155,15 @@ export const privacyTableCommand: Command<typeof schema> = {
     'ig-restarts': { type: 'string', description: 'Inverting Gradients restarts per image', default: '1' },
     'ig-model': {
       type: 'string',
-      description: 'model Inverting Gradients attacks: convnet-flat (its last feature map flattened: undefended IG recovers the images) | convnet (global average pooling: undefended IG recovers only colours and coarse layout)',
+      description: 'model Inverting Gradients attacks: convnet-flat (its last feature map flattened: undefended IG recovers the images) | convnet (global average pooling: undefended IG recovers only colours and coarse layout) | resnet18 (the CIFAR ResNet-18 of the paper)',
       default: 'convnet-flat',
     },
+    'ig-width': { type: 'string', description: 'channel multiplier of the Inverting Gradients model', default: '1' },
+    'ig-tv': { type: 'string', description: "Inverting Gradients' total-variation weight (default: its own for the model, 1e-4 on the ConvNets, 1e-3 on ResNet-18)" },
+    'batch-norm': { type: 'string', description: 'ResNet-18: eval = the server sends the running statistics and the client computes in evaluation mode (breaching\'s provide_public_buffers) | train = batch statistics', default: 'eval' },
+    'precode-k': { type: 'string', description: 'PRECODE row: bottleneck width K', default: '256' },
+    'precode-beta': { type: 'string', description: 'PRECODE row: weight of the KL term', default: '1e-3' },
+    'snapshot-every': { type: 'string', description: 'Adam steps between snapshots of the image in progress; finished images are kept in DIR/<row>.cases, so a rerun of the same command resumes', default: '200' },
     'p-top': { type: 'string', description: 'DGP: fraction dropped from the top', default: '0.05' },
     'p-keep': { type: 'string', description: 'DGP: fraction sent (and Top-k\'s fraction)', default: '0.2' },
     clip: { type: 'string', description: 'DP: L2 clipping bound, as dgp train --clip (default above the attacked gradients\' norms, so only the noise acts)', default: '100' },
@@ -129,8 +174,8 @@ export const privacyTableCommand: Command<typeof schema> = {
     attacks: { type: 'string', description: `attack families, comma-separated: ${ATTACK_FAMILIES.join(', ')} (rtf: Robbing the Fed, analytic: no mask-aware twin, a malicious server)`, default: 'dlg,ig,rtf' },
     defenses: {
       type: 'string',
-      description: `row groups, comma-separated: ${DEFENSE_ROWS.join(', ')} (adgp: one round of --round-clients clients, each client's upload attacked; adgp-secure: the same round under secure aggregation, its aggregate attacked; none-secure: the aggregate of the same clients' raw gradients; DLG and IG only)`,
-      default: DEFENSE_ROWS.join(','),
+      description: `row groups, comma-separated: ${DEFENSE_ROWS.join(', ')} (precode changes the model: a variational bottleneck, dense updates; outpost: Wang et al. 2023; adgp: one round of --round-clients clients, each client's upload attacked; adgp-secure: the same round under secure aggregation, its aggregate attacked; none-secure: the aggregate of the same clients' raw gradients; DLG and IG only)`,
+      default: DEFAULT_ROWS,
     },
     'round-clients': { type: 'string', description: 'ADGP rows: clients in the attacked round (each holds --batch images: test images --first onwards)', default: '10' },
     ...dataOptions,
@@ -146,15 +191,27 @@ export const privacyTableCommand: Command<typeof schema> = {
       { key: 'rtf' as const, attack: 'rtf', model: 'lenet' as const, iterations: 1, restarts: 1 },
     ].filter((f) => o.attacks.includes(f.key));
     const rows: Row[] = [];
-    const plan: { attack: string; model: Model; state: ModelState; defense: DefenseRow; iterations: number; restarts: number }[] = [];
+    const plan: { attack: string; model: Model; state: ModelState; defense: DefenseRow; iterations: number; restarts: number; width: number; tv?: number }[] = [];
     for (const f of families) {
-      const model = attackedModel({ model: f.model, width: 1 }, data);
-      const state = await modelAtRound(model, o.round, { seed: o.seed, train: data.train });
+      const width = f.key === 'ig' ? o.igWidth : 1;
+      const tv = f.key === 'ig' ? o.igTv : undefined;
+      // One model (and its state at the round) per family, and one with PRECODE's bottleneck when a row asks for it.
+      const states = new Map<string, { model: Model; state: ModelState }>();
+      const modelFor = async (precode?: { k: number; beta: number }) => {
+        const id = JSON.stringify(precode ?? null);
+        let m = states.get(id);
+        if (!m) {
+          const model = attackedModel({ model: f.model, width, precode }, data);
+          states.set(id, (m = { model, state: await modelAtRound(model, o.round, { seed: o.seed, train: data.train }) }));
+        }
+        return m;
+      };
       for (const d of defenses(o)) {
         if (d.round && f.key === 'rtf') continue; // the ADGP rows are of the gradient-matching attacks
+        const { model, state } = await modelFor(d.precode);
         for (const attack of f.key === 'rtf' ? [f.attack] : [f.attack, `${f.attack}-mask`]) {
-          if (attack.endsWith('-mask') && !d.sparse) rows.push({ attack, model: f.model, defense: d.label, sameAs: `${f.attack} (dense update)` });
-          else plan.push({ attack, model, state, defense: d, iterations: f.iterations, restarts: f.restarts });
+          if (attack.endsWith('-mask') && !d.sparse) rows.push({ attack, model: model.name, defense: d.label, sameAs: `${f.attack} (dense update)` });
+          else plan.push({ attack, model, state, defense: d, iterations: f.iterations, restarts: f.restarts, width, tv });
         }
       }
     }
@@ -165,6 +222,9 @@ export const privacyTableCommand: Command<typeof schema> = {
     const t0 = performance.now();
     for (const [i, p] of plan.entries()) {
       const images = imagesOf(p.defense);
+      const file = `${p.attack}__${p.defense.file}`;
+      // Every finished image of a row is kept under DIR/<row>.cases, so an interrupted table resumes at its last image (and step).
+      const resume = resumeFiles(o.out, file, rowKey(o, p, source.dir), o.snapshotEvery);
       const r = await runExperiment({
         attack: p.attack,
         defense: p.defense.name,
@@ -179,11 +239,14 @@ export const privacyTableCommand: Command<typeof schema> = {
         seed: o.seed,
         iterations: p.iterations,
         restarts: p.restarts,
+        tv: p.tv,
+        batchNorm: o.batchNorm,
+        store: resume.cases,
+        snapshots: resume.snapshots,
         lpips,
         onProgress: (q) => bar.update(done(i) + ((q.case + q.done / q.total) * images) / q.cases, `row ${i + 1}/${plan.length}: ${p.attack} vs ${p.defense.label}`),
       });
-      const file = `${p.attack}__${p.defense.round ? `${p.defense.name}-${p.defense.round.view}` : p.defense.name}${p.defense.name === 'dp' ? `-sigma${+((p.defense.options.noiseMultiplier as number) * o.clip).toPrecision(3)}` : ''}`;
-      writeExperiment(o.out, r, resultHead('privacy-table', withDefenseDefaults({ ...o, row: `${p.attack} vs ${p.defense.label}` }, p.defense)), { data: source }, file);
+      writeExperiment(o.out, r, resultHead('privacy-table', withDefenseDefaults({ ...o, row: `${p.attack} vs ${p.defense.label}`, ...(p.defense.precode ? { precode: p.defense.precode } : {}) }, p.defense)), { data: source }, file);
       rows.push({ attack: p.attack, model: p.model.name, defense: p.defense.label, summary: r.summary });
       // Analytic attacks report no iterations: advance the bar by the finished row.
       bar.update(done(i + 1), `row ${i + 1}/${plan.length}: ${p.attack} vs ${p.defense.label}`);
@@ -201,10 +264,10 @@ export const privacyTableCommand: Command<typeof schema> = {
     const batch = getBatch(data.test, Array.from({ length: o.images }, (_, i) => o.first + i), { normalize: true });
     const blank = scoreReconstruction({ truth: batch.x, recon: new Float32Array(batch.x.length), shape: batch.shape, mean: data.test.mean, std: data.test.std, match: 'none' });
     const lastImage = o.first + Math.max(...plan.map((p) => imagesOf(p.defense)), o.images) - 1;
-    const setting = `CIFAR-10 test images ${o.first}-${lastImage} (${source.subset ? 'the bundled subset' : source.dir}), batch ${o.batch}, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${o.igModel === 'convnet' ? 'ConvNet (global average pooling)' : 'ConvNet with its last feature map flattened (convnet-flat)'}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${INVERTING_GRADIENTS.spec.tv}, labels recovered from the update (${o.batch === 1 ? 'iDLG rule' : 'bias-corrected counting'}); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent; '≥ 30 dB' counts the images reconstructed to at least 30 dB.${defenses(o).some((d) => d.round) ? ` ADGP and secure-aggregation rows: one round of ${o.roundClients} clients, client k holding test images ${o.first} + ${o.batch}k onwards (${o.batch} each), ADGP's common set voted from their ${o.roundClients} bands; 'each upload': every client's upload at the common set attacked on its own (what a server without secure aggregation reads), scored against its own images; 'aggregate': the mean of the ${o.roundClients} uploads (ADGP's, or with 'none' the raw gradients) as secure aggregation gives it to the server (src/secagg, clip ${DEFAULT_SECURE_CLIP}), attacked as one update of ${o.roundClients * o.batch} images (the attacker knows that count; IG recovers the labels by bias-corrected counting), each reconstruction scored against its best match among all ${o.roundClients * o.batch} images of the round (the attacker's target is any of them)` : ''}. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
+    const setting = `CIFAR-10 test images ${o.first}-${lastImage} (${source.subset ? 'the bundled subset' : source.dir}), batch ${o.batch}, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${igModelText(o)}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${o.igTv ?? settingsFor(INVERTING_GRADIENTS, o.igModel).spec.tv}, labels recovered from the update (${o.batch === 1 ? 'iDLG rule' : 'bias-corrected counting'}); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent; '≥ 30 dB' counts the images reconstructed to at least 30 dB.${defenses(o).some((d) => d.round) ? ` ADGP and secure-aggregation rows: one round of ${o.roundClients} clients, client k holding test images ${o.first} + ${o.batch}k onwards (${o.batch} each), ADGP's common set voted from their ${o.roundClients} bands; 'each upload': every client's upload at the common set attacked on its own (what a server without secure aggregation reads), scored against its own images; 'aggregate': the mean of the ${o.roundClients} uploads (ADGP's, or with 'none' the raw gradients) as secure aggregation gives it to the server (src/secagg, clip ${DEFAULT_SECURE_CLIP}), attacked as one update of ${o.roundClients * o.batch} images (the attacker knows that count; IG recovers the labels by bias-corrected counting), each reconstruction scored against its best match among all ${o.roundClients * o.batch} images of the round (the attacker's target is any of them)` : ''}. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
     const table = renderTable(rows, isLpipsBackend(lpips));
     writeFileSync(join(o.out, 'table.md'), `${table}\n\n${setting}\n`);
-    const head = resultHead('privacy-table', { ...o, defenses: defenses(o).map((d) => ({ label: d.label, defense: d.name, defenseOptions: effectiveDefenseOptions(d.name, d.options) })) });
+    const head = resultHead('privacy-table', { ...o, defenses: defenses(o).map((d) => ({ label: d.label, defense: d.name, defenseOptions: effectiveDefenseOptions(d.name, d.options), ...(d.precode ? { precode: d.precode } : {}) })) });
     writeResult(join(o.out, 'table.json'), head, { setting, data: source, rows });
     const measured = rows.filter((r) => r.summary).map((r) => ({ attack: r.attack, defense: r.defense, psnr: r.summary!.psnr }));
     writeLinePlot(join(o.out, 'psnr.svg'), privacyFigure(measured, `Reconstruction quality per defense (batch ${o.batch}, round ${o.round})`));

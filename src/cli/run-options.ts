@@ -20,6 +20,11 @@ export function parsePartition(text: string): Partition | null {
   return alpha > 0 && Number.isFinite(alpha) ? { kind: 'dirichlet', alpha } : null;
 }
 
+/** The PRECODE bottleneck --precode asks for (precode.ts), or none. */
+export function precodeOf(o: { precode?: boolean; precodeK: number; precodeBeta: number }): { k: number; beta: number } | undefined {
+  return o.precode ? { k: o.precodeK, beta: o.precodeBeta } : undefined;
+}
+
 /** The defaults that differ between commands (centralised `train` and the federated `compare`). */
 export interface TrainingDefaults {
   model: (typeof MODEL_NAMES)[number];
@@ -40,6 +45,9 @@ export function trainingShape(d: TrainingDefaults) {
     lr: num().positive().default(d.lr),
     lrSteps: z.string().regex(/^(\d+:\d*\.?\d+(e-?\d+)?)(,\d+:\d*\.?\d+(e-?\d+)?)*$/, 'expected EPOCH:LR[,EPOCH:LR...] e.g. 10:0.01,15:0.005').optional(),
     init: z.enum(['dlg', 'torch', 'xavier']).default(d.init),
+    precode: z.boolean().optional(),
+    precodeK: int().positive().default(256),
+    precodeBeta: num().min(0).default(1e-3),
     schedule: z.enum(['step', 'cosine', 'constant']).default(d.schedule),
     momentum: num().min(0).max(1).default(0.9),
     weightDecay: num().min(0).default(1e-4),
@@ -60,6 +68,9 @@ export function trainingOptions(d: TrainingDefaults): Record<string, OptionSpec>
     'batch-size': { type: 'string', description: 'examples per step (federated: per client and local step)', default: String(d.batchSize) },
     lr: { type: 'string', description: 'initial learning rate', default: String(d.lr) },
     'lr-steps': { type: 'string', description: 'learning-rate drops, EPOCH:LR[,EPOCH:LR...] (federated: ROUND:LR)' },
+    precode: { type: 'boolean', description: "PRECODE: a variational bottleneck before the model's classifier, trained with its KL term (the client's noise draws are the defense)" },
+    'precode-k': { type: 'string', description: 'PRECODE: bottleneck width K', default: '256' },
+    'precode-beta': { type: 'string', description: 'PRECODE: weight of the KL term', default: '1e-3' },
     init: { type: 'string', description: "LeNet initialisation: xavier (Glorot uniform) | torch (PyTorch's default) | dlg (uniform +-0.5, as DLG attacks it; the one SGD trains)", default: d.init },
     schedule: { type: 'string', description: 'learning-rate schedule: cosine (decays to 0 over the run) | step (drops at --lr-steps) | constant', default: d.schedule },
     momentum: { type: 'string', description: "SGD momentum (federated CL-SGD: the server's)", default: '0.9' },
@@ -148,6 +159,10 @@ export const defenseShape = {
   noiseMultiplier: num().min(0).optional(),
   clip: num().positive().optional(),
   levels: int().min(1).optional(),
+  pruneBase: num().min(0).max(100).optional(),
+  phi: num().min(0).max(100).optional(),
+  noiseBase: num().min(0).optional(),
+  decay: num().min(0).optional(),
   errorFeedback: z.enum(['true', 'false']).optional(),
   noErrorFeedback: z.boolean().optional(),
 };
@@ -179,6 +194,10 @@ export const defenseOptions: Record<string, OptionSpec> = {
   'noise-multiplier': { type: 'string', description: 'dp: noise std over --clip (default 1)' },
   clip: { type: 'string', description: 'dp: bound on the update\'s L2 norm (default 1)' },
   levels: { type: 'string', description: 'qsgd: quantization levels (default 16)' },
+  'prune-base': { type: 'string', description: 'outpost: percentile of |g| per tensor below which entries are zeroed (default 80)' },
+  phi: { type: 'string', description: 'outpost: percent of all entries, by Fisher information g^2, that get noise (default 40)' },
+  'noise-base': { type: 'string', description: "outpost: noise std per unit of a layer's risk, the variance of its weights (default 0.8)" },
+  decay: { type: 'string', description: 'outpost: the update at round t is perturbed with probability 1 / (1 + decay t) (default 0.125)' },
   'error-feedback': { type: 'string', description: 'true | false: keep what was not sent and add it next round (default: on for dgp, adgp, topk, randomk, signsgd)' },
   'no-error-feedback': { type: 'boolean', description: 'same as --error-feedback false' },
 };
@@ -193,6 +212,10 @@ const FLAGS: [keyof DefenseFlags, string, string[]][] = [
   ['noiseMultiplier', 'noiseMultiplier', ['dp']],
   ['clip', 'clip', ['dp']],
   ['levels', 'levels', ['qsgd']],
+  ['pruneBase', 'pruneBase', ['outpost']],
+  ['phi', 'phi', ['outpost']],
+  ['noiseBase', 'noiseBase', ['outpost']],
+  ['decay', 'decay', ['outpost']],
 ];
 
 /** The defense options the flags ask for; issues name the flag at fault. */
@@ -261,7 +284,7 @@ export function specFromOptions(o: BaseOptions & RunFlags, defense: FederatedSpe
     dataset: o.dataset,
     ...(o.trainLimit !== undefined ? { trainLimit: o.trainLimit } : {}),
     ...(o.testLimit !== undefined ? { testLimit: o.testLimit } : {}),
-    model: { name: o.model, width: o.width, init: o.init },
+    model: { name: o.model, width: o.width, init: o.init, ...(o.precode ? { precode: precodeOf(o) } : {}) },
     clients,
     rounds: o.rounds ?? Math.max(1, Math.ceil(((o.epochs ?? 1) * used) / perRound)),
     batchSize: o.batchSize,

@@ -7,6 +7,7 @@ import { trainingImages } from '../federation/index.js';
 import { createModel, type ModelName, saveSafetensors } from '../models/index.js';
 import { cosineSchedule, parseLrSteps, stepSchedule } from '../optim/index.js';
 import { ProgressBar } from '../report/index.js';
+import { precodeOf } from './run-options.js';
 import {
   type CentralisedSpec, checkCheckpointTarget, loadTrainCheckpoint, optimizerTemplate, resumeRefusal, saveTrainCheckpoint, trainCentralized,
   type TrainState,
@@ -20,6 +21,9 @@ export interface CentralisedOptions {
   model: ModelName;
   width: number;
   init: 'dlg' | 'torch' | 'xavier';
+  precode?: boolean;
+  precodeK: number;
+  precodeBeta: number;
   optimizer: 'sgd' | 'adam';
   lr: number;
   batchSize: number;
@@ -104,11 +108,11 @@ export async function runCentralised(o: CentralisedOptions, data: DatasetSplits,
   const train = trainingImages(data, o.trainLimit);
   const test = data.test;
   if (Math.floor(train.count / o.batchSize) === 0) throw new UsageError(`invalid --batch-size: ${o.batchSize} examples per step but only ${train.count} training images`);
-  const model = createModel(o.model, { inputShape: [train.channels, train.height, train.width], width: o.width, init: o.init });
+  const model = createModel(o.model, { inputShape: [train.channels, train.height, train.width], width: o.width, init: o.init, precode: precodeOf(o) });
   const milestones = parseLrSteps(o.lrSteps);
   const spec: CentralisedSpec = {
     dataset: o.dataset, trainImages: train.count, ...(o.testLimit !== undefined ? { testLimit: o.testLimit } : {}),
-    model: { name: o.model, width: o.width, init: o.init }, optimizer: o.optimizer, lr: o.lr, batchSize: o.batchSize, epochs,
+    model: { name: o.model, width: o.width, init: o.init, ...(o.precode ? { precode: precodeOf(o) } : {}) }, optimizer: o.optimizer, lr: o.lr, batchSize: o.batchSize, epochs,
     schedule: o.schedule, lrSteps: milestones, momentum: o.momentum, weightDecay: o.weightDecay, seed: o.seed, evalEvery: o.evalEvery,
   };
   const stepsPerEpoch = Math.floor(train.count / o.batchSize);
@@ -176,5 +180,5 @@ export async function runCentralised(o: CentralisedOptions, data: DatasetSplits,
     const final = { ...common(current!(), true, result.testAccuracy, result.testLoss), history: result.history };
     writeTrainResult(o.json, options, none, final, { epochs, steps: result.steps });
   }
-  if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: o.model, dataset: o.dataset });
+  if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: model.name, width: String(o.width), dataset: o.dataset, epochs: String(epochs), steps: String(result.steps) });
 }

@@ -159,7 +159,8 @@ async function trainFederated(o: Options, data: DatasetSplits, source: DataSourc
       (privacy ? `; DP: epsilon ${privacy.epsilon.toPrecision(3)} at delta ${privacy.delta} per client against the server (${privacy.rounds} rounds, z ${privacy.noiseMultiplier})` : ''),
   );
   if (o.json) writeTrainResult(o.json, o, spec.defense, common(true, result.history, result.testAccuracy, result.testLoss), { rounds: spec.rounds, clients: spec.clients, bytes, ...(privacy ? { privacy } : {}), spec });
-  if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: o.model, dataset: o.dataset });
+  // The metadata says what `dgp attack --model-file` needs: the model, its width and how long it trained.
+  if (o.save) saveSafetensors(o.save, [...result.params, ...result.buffers], { model: o.precode ? `${o.model}+precode` : o.model, width: String(o.width), dataset: o.dataset, rounds: String(spec.rounds), defense: spec.defense.name });
 }
 
 /** The help text of the recipe flags says which models have their own default. */

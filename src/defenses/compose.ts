@@ -4,7 +4,7 @@ import { type Rng, sizeOf, type NamedTensor, type TensorList, addInto, denseUpda
 import { correctedRange } from './corrected.js';
 import { measure, sumSquares } from './report.js';
 import { gather, magnitudeRange } from './select.js';
-import type { Defense, Layout } from './types.js';
+import type { ApplyContext, Defense, Layout } from './types.js';
 
 /** A stateless defense applying `compress` to each tensor on its own. */
 export function perTensor(name: string, compress: (t: NamedTensor, rng: Rng) => UpdateTensor): Defense<null> {
@@ -58,10 +58,10 @@ export function withErrorFeedback<S>(inner: Defense<S>): Defense<ErrorFeedbackSt
     init(layout: Layout) {
       return { residual: layout.map((t) => new Float32Array(sizeOf(t.shape))), inner: inner.init(layout) };
     },
-    apply(grad: TensorList, state: ErrorFeedbackState<S>, rng: Rng) {
+    apply(grad: TensorList, state: ErrorFeedbackState<S>, rng: Rng, ctx?: ApplyContext) {
       const gradSquares: number[] = [];
       const corrected = addResidual(grad, state.residual, gradSquares);
-      const r = inner.apply(corrected, state.inner, rng);
+      const r = inner.apply(corrected, state.inner, rng, ctx);
       // The corrected gradient minus what was sent is the next residual: reuse its buffer.
       const residual = corrected.map((c, i) => {
         addInto(c.data, r.update[i]!, -1);
@@ -167,14 +167,14 @@ export function chain(...stages: Defense[]): Defense<unknown[]> {
   return {
     name: `chain(${stages.map((s) => s.name).join(',')})`,
     init: (layout) => stages.map((s) => s.init(layout)),
-    apply(grad, states, rng) {
+    apply(grad, states, rng, ctx) {
       if (states.length !== stages.length) throw new Error(`chain: ${states.length} states for ${stages.length} stages`);
       let input = grad;
       let extra: Record<string, number> = {};
       const next: unknown[] = [];
       let update: ClientUpdate = [];
       stages.forEach((stage, i) => {
-        const r = stage.apply(input, states[i], rng);
+        const r = stage.apply(input, states[i], rng, ctx);
         next.push(r.state);
         extra = { ...extra, ...r.report.extra };
         update = r.update;
@@ -187,5 +187,5 @@ export function chain(...stages: Defense[]): Defense<unknown[]> {
 
 /** The same defense under another name (e.g. a chain presented as `dp(gaussian)`). */
 export function named<S>(name: string, d: Defense<S>): Defense<S> {
-  return { name, init: (layout) => d.init(layout), apply: (g, s, rng) => d.apply(g, s, rng) };
+  return { name, init: (layout) => d.init(layout), apply: (g, s, rng, ctx) => d.apply(g, s, rng, ctx) };
 }

@@ -1,6 +1,6 @@
 // Gradient defenses: what a client does to its gradient before it leaves (optax-style
 // init/apply pairs over plain Float32Array tensors), the ADGP protocol, and the RDP accountant.
-export type { Defense, DefenseReport, DefenseResult, Layout } from './types.js';
+export type { ApplyContext, Defense, DefenseReport, DefenseResult, Layout } from './types.js';
 export {
   ADGP, checkFederatedDefense, createDefense, describeDefenses, DEFENSE_NAMES, effectiveDefenseOptions, FEDERATED_DEFENSE_NAMES, updateSupport, type DefenseName,
 } from './registry.js';
@@ -9,6 +9,7 @@ export { dgp, dgpBand, dgpCounts, dgpSplit, parseDgpOptions, type DgpOptions, ty
 export { topk, randomk, keepCount, type TopkOptionsInput, type RandomkOptionsInput } from './sparsify.js';
 export { qsgd, scaledSign, type QsgdOptionsInput } from './quantize.js';
 export { dp, clipByNorm, addNoise, type DpOptionsInput } from './dp.js';
+export { outpost, outpostRisk, percentile, type OutpostOptionsInput, type OutpostState } from './outpost.js';
 export {
   computeRdp, rdpToEpsilon, dpSgdEpsilon, DEFAULT_RDP_ORDERS, type RdpConversion, type DpSgdAccounting,
 } from './rdp.js';

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { none, withErrorFeedback } from './compose.js';
 import { dgp, dgpSchema } from './dgp.js';
 import { dp, dpSchema } from './dp.js';
+import { outpost, outpostSchema } from './outpost.js';
 import { qsgd, qsgdSchema, scaledSign } from './quantize.js';
 import { randomk, randomkSchema, topk, topkSchema } from './sparsify.js';
 import { parseOptions } from '../common/index.js';
@@ -30,6 +31,13 @@ const ENTRIES = {
   randomk: { ef: true, sends: 'sparse', schema: randomkSchema, make: (o) => randomk(o), summary: 'send a seeded random fraction per tensor' },
   dp: { ef: false, sends: 'dense', schema: dpSchema, make: (o) => dp(o), summary: 'clip the update norm to clip, add noise of scale noiseMultiplier*clip' },
   qsgd: { ef: false, sends: 'dense', schema: qsgdSchema, make: (o) => qsgd(o), summary: 'unbiased stochastic quantization to levels steps per tensor' },
+  outpost: {
+    ef: false,
+    sends: 'sparse',
+    schema: outpostSchema,
+    make: (o) => outpost(o),
+    summary: 'with probability 1/(1+decay t): prune |g| below the pruneBase percentile per tensor, add noise (std = weight variance x noiseBase) on the top phi % by Fisher information',
+  },
   signsgd: { ef: true, sends: 'dense', schema: NO_OPTIONS, make: (o) => (parseOptions(NO_OPTIONS, o, 'signsgd'), scaledSign()), summary: 'mean|g| * sign(g) per tensor' },
 } satisfies Record<string, Entry>;
 

@@ -29,9 +29,17 @@ export interface DefenseResult<S> {
   report: DefenseReport;
 }
 
+/** What a client knows besides its gradient, for defenses that need it (Outpost reads both). */
+export interface ApplyContext {
+  /** The weights the gradient was computed at (the client's replica of the global model). */
+  params?: TensorList;
+  /** The training iteration (federated round) of this update. */
+  iteration?: number;
+}
+
 export interface Defense<S = unknown> {
   /** e.g. `ef(dgp)`, `chain(clip,gaussian)`. */
   readonly name: string;
   init(layout: Layout): S;
-  apply(grad: TensorList, state: S, rng: Rng): DefenseResult<S>;
+  apply(grad: TensorList, state: S, rng: Rng, ctx?: ApplyContext): DefenseResult<S>;
 }

@@ -96,7 +96,8 @@ export class FederatedClient {
       return proposalMessage(control.round, this.id, this.setup.layout.params, bands);
     }
     if (control.task.aligned) throw new Error(`client ${this.id}: the server asked for an ADGP proposal, but this client runs ${defense.name}`);
-    const r = defense.apply(work.pseudoGrad, this.defenseState, this.defenseRng);
+    // Model-aware defenses (Outpost) read the weights the update was computed at and the round.
+    const r = defense.apply(work.pseudoGrad, this.defenseState, this.defenseRng, { params: replica.params, iteration: control.modelRound });
     this.defenseState = r.state;
     const secure = control.task.secure;
     if (secure) return this.advertise(control.round, work, r.update, r.report, secure);

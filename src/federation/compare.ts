@@ -10,6 +10,19 @@ import type { FederatedSpec } from './spec.js';
 export interface CompareConfig {
   label: string;
   defense: FederatedSpec['defense'];
+  /** PRECODE's bottleneck on the run's model (a defense that changes the model rather than the update). */
+  precode?: { k: number; beta: number };
+}
+
+/** Rows `dgp compare --also` adds after the six: defenses from other papers. */
+export const EXTRA_COMPARE_ROWS = ['precode', 'outpost'] as const;
+
+export function extraConfigs(names: readonly (typeof EXTRA_COMPARE_ROWS)[number][], o: { precode: { k: number; beta: number } }): CompareConfig[] {
+  return names.map((n) =>
+    n === 'precode'
+      ? { label: `PRECODE (K ${o.precode.k}, β ${o.precode.beta}), dense updates`, defense: { name: 'none', options: {} }, precode: o.precode }
+      : { label: 'Outpost (prune < 80th pct, φ 40 %, noise 0.8, decay 0.125)', defense: { name: 'outpost', options: {} } },
+  );
 }
 
 /** The six configurations of the comparison; `dp` sets the DP row's clip and noise multiplier. */
@@ -47,7 +60,8 @@ export async function compareDefenses(
   const rows: CompareRow[] = [];
   for (const c of configs) {
     const t0 = performance.now();
-    const r = await runFederated({ ...base, defense: c.defense }, data, { onRound: (e, rounds) => onRound?.(c, e.round, rounds) });
+    const model = c.precode ? { ...base.model, precode: c.precode } : base.model;
+    const r = await runFederated({ ...base, model, defense: c.defense }, data, { onRound: (e, rounds) => onRound?.(c, e.round, rounds) });
     const dist = r.history.map((e) => e.relGradDistance ?? NaN);
     rows.push({
       label: c.label,

@@ -16,7 +16,7 @@ export {
   type ClientSource, type Federation, type FederatedResult, type FederationOptions, type RemoteClients, type RunData, type RunOptions,
 } from './run.js';
 export { broadcasterParty, commitDecider, commonSetOf, decodeProposal, proposalMessage, type BroadcasterParty, type Decision } from './aligned.js';
-export { compareDefenses, comparisonTable, defaultConfigs, type CompareConfig, type CompareRow } from './compare.js';
+export { compareDefenses, comparisonTable, defaultConfigs, EXTRA_COMPARE_ROWS, extraConfigs, type CompareConfig, type CompareRow } from './compare.js';
 export { fullLayout, type ReplicaMeta } from './replica.js';
 export { aggregateOfSum, BUFFER_RANGE, secureInput, secureLength, type SecureAggregate, type SecureInput } from './secure-vector.js';
 export { SecureRoundFailed, secureSum, type SecureRoundSetup, type SecureStep } from './secure-round.js';

@@ -61,7 +61,7 @@ export function runParts(input: FederatedSpec, objects: RunObjects = {}): RunPar
   return {
     spec: recorded,
     model: (shape) => {
-      if (m.name !== CUSTOM) return createModel(m.name, { inputShape: [...shape], width: m.width, init: m.init });
+      if (m.name !== CUSTOM) return createModel(m.name, { inputShape: [...shape], width: m.width, init: m.init, precode: m.precode });
       const own = objects.model!;
       if (own.inputShape.join('x') !== shape.join('x')) {
         throw new Error(`federated run: options.model '${own.name}' takes ${own.inputShape.join('x')} images; the data holds ${shape.join('x')}`);

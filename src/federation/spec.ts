@@ -30,7 +30,13 @@ export type Partition = z.infer<typeof partitionSchema>;
 /** The name in a spec of a part the user supplies as an object. */
 export const CUSTOM = 'custom';
 
-const builtInModel = z.object({ name: z.enum(MODEL_NAMES), width: z.number().positive(), init: z.enum(['dlg', 'torch', 'xavier']) });
+const builtInModel = z.object({
+  name: z.enum(MODEL_NAMES),
+  width: z.number().positive(),
+  init: z.enum(['dlg', 'torch', 'xavier']),
+  /** PRECODE's variational bottleneck before the classifier (a defense that changes the model). */
+  precode: z.object({ k: z.number().int().positive(), beta: z.number().min(0) }).optional(),
+});
 const customName = z.string().min(1);
 
 export const specSchema = z

@@ -2,10 +2,12 @@
 import { convnet, type ConvnetHead, lenet, mlp } from './simple.js';
 import type { Model } from './model.js';
 import { resnet18 } from './resnet.js';
+import { precode, type PrecodeOptions } from './precode.js';
 
 export * from './model.js';
 export { mlp, lenet, convnet, type ConvnetHead } from './simple.js';
 export { resnet18 } from './resnet.js';
+export { precode, type PrecodeOptions } from './precode.js';
 export * from './safetensors.js';
 
 /** `convnet-flat` is the ConvNet with its last feature map flattened into the linear layer instead of pooled. */
@@ -18,9 +20,16 @@ export interface ModelOptions {
   width?: number;
   /** LeNet only: DLG's uniform(-0.5, 0.5) initialisation (default), PyTorch's default, or Glorot's. */
   init?: 'dlg' | 'torch' | 'xavier';
+  /** Wrap the model in PRECODE's variational bottleneck (precode.ts). */
+  precode?: PrecodeOptions;
 }
 
 export function createModel(name: string, opts: ModelOptions): Model {
+  const base = baseModel(name, opts);
+  return opts.precode ? precode(base, opts.precode) : base;
+}
+
+function baseModel(name: string, opts: ModelOptions): Model {
   switch (name) {
     case 'mlp':
       return mlp({ inputShape: opts.inputShape });

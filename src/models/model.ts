@@ -1,7 +1,7 @@
 // What a model is: a parameter layout with PyTorch-style initialisers and a forward function over
 // symbolic tensors. Parameters themselves are plain named Float32Arrays (a TensorList).
 import { Rng, type NamedTensor, type TensorList } from '../common/index.js';
-import type { Sym } from '../core/index.js';
+import { add, crossEntropy, type Sym } from '../core/index.js';
 
 export type Init =
   | { kind: 'uniform'; bound: number }
@@ -26,14 +26,23 @@ export interface ForwardOptions {
   training: boolean;
   /** Running statistics by name (`<layer>.running_mean`, `<layer>.running_var`), for evaluation mode. */
   buffers?: Record<string, Sym>;
+  /**
+   * Report the batch statistics of every batch-norm input in evaluation mode too (they are not used
+   * there, but GradInversion's prior compares them with the running ones, as DeepInversion's hooks do).
+   */
+  batchStats?: boolean;
+  /** A stochastic model's standard-normal draw for this pass ([batch, ...] as `Model.noise` says); none: its deterministic mode. */
+  noise?: Sym;
 }
 
 export interface ForwardResult {
   logits: Sym;
-  /** Filled in training mode by models with batch norm. */
+  /** Filled by models with batch norm in training mode, and in evaluation mode when `batchStats` is asked for. */
   bnStats: BnStat[];
   /** The representation that feeds the last linear layer (used by Soteria and some attacks). */
   features?: Sym;
+  /** A term the model adds to the training loss (PRECODE's weighted KL divergence). */
+  extraLoss?: Sym;
 }
 
 export interface Model {
@@ -43,7 +52,15 @@ export interface Model {
   params: ParamSpec[];
   /** Non-trained state: batch-norm running statistics. */
   buffers: ParamSpec[];
+  /** Stochastic models (PRECODE) draw standard normals of this shape per training step. */
+  noise?: { shape(batch: number): number[] };
   forward(p: Record<string, Sym>, x: Sym, opts: ForwardOptions): ForwardResult;
+}
+
+/** What a model trains on: cross-entropy against the target rows plus its own extra term. */
+export function trainingLoss(r: ForwardResult, target: Sym): Sym {
+  const ce = crossEntropy(r.logits, target);
+  return r.extraLoss ? add(ce, r.extraLoss) : ce;
 }
 
 /** Bound of PyTorch's default Conv2d/Linear initialisation, kaiming_uniform(a = sqrt 5) = 1/sqrt(fan_in). */

@@ -1,5 +1,5 @@
 // CIFAR-style ResNet-18 (3x3 stem, no max-pool, BasicBlocks 2-2-2-2, batch norm), width configurable.
-import { add, batchNorm, conv2dBias, globalAvgPool, linear, relu, type Sym } from '../core/index.js';
+import { add, batchNorm, conv2dBias, globalAvgPool, linear, mean, mul, relu, reshape, sub, type Sym } from '../core/index.js';
 import { bnSpecs, convSpecs, linearSpecs, type BnStat, type Model, type ParamSpec } from './model.js';
 
 interface Block {
@@ -51,7 +51,7 @@ export function resnet18(opts: { width?: number; inputShape?: [number, number, n
     numClasses,
     params,
     buffers,
-    forward(p, x, { training, buffers: bufs }) {
+    forward(p, x, { training, buffers: bufs, batchStats }) {
       const stats: BnStat[] = [];
       const bn = (name: string, y: Sym): Sym => {
         const r = batchNorm(y, p[`${name}.weight`]!, p[`${name}.bias`]!, {
@@ -59,7 +59,9 @@ export function resnet18(opts: { width?: number; inputShape?: [number, number, n
           runningMean: bufs?.[`${name}.running_mean`],
           runningVar: bufs?.[`${name}.running_var`],
         });
-        if (r.batchMean && r.batchVar) stats.push({ layer: name, mean: r.batchMean, variance: r.batchVar, count: y.size / y.shape[1]! });
+        const count = y.size / y.shape[1]!;
+        if (r.batchMean && r.batchVar) stats.push({ layer: name, mean: r.batchMean, variance: r.batchVar, count });
+        else if (batchStats) stats.push({ layer: name, ...channelStats(y), count });
         return r.y;
       };
       const conv = (name: string, y: Sym, stride: number, k: number) =>
@@ -75,4 +77,12 @@ export function resnet18(opts: { width?: number; inputShape?: [number, number, n
       return { logits: linear(f, p['linear.weight']!, p['linear.bias']), bnStats: stats, features: f };
     },
   };
+}
+
+/** Per-channel mean and biased variance of an NCHW tensor (what a training-mode batch norm would use). */
+function channelStats(y: Sym): { mean: Sym; variance: Sym } {
+  const c = y.shape[1]!;
+  const m = mean(y, [0, 2, 3], true);
+  const d = sub(y, m);
+  return { mean: reshape(m, [c]), variance: reshape(mean(mul(d, d), [0, 2, 3], true), [c]) };
 }

@@ -16,3 +16,4 @@ export { formatDuration, ProgressBar, type ProgressOptions, type ProgressStream 
 export {
   accuracyFigure, bandwidthFigure, lossFigure, privacyFigure, type CurveInput, type PrivacyInput, type TradeoffInput,
 } from './figures.js';
+export { escapeHtml, renderPage, type Block, type HtmlImage, type HtmlTable, type Page, type Section } from './html.js';

@@ -1,9 +1,9 @@
 // Compiled per-model functions: loss and parameter gradients on a batch (with batch-norm batch
 // statistics), and evaluation-mode prediction. One ONNX session per model and batch shape serves
 // every client and every round, since parameters are inputs.
-import type { TensorList } from '../common/index.js';
-import { compile, crossEntropy, type Compiled, grad, type Sym } from '../core/index.js';
-import { bindParams, type Model } from '../models/index.js';
+import { Rng, type TensorList } from '../common/index.js';
+import { compile, type Compiled, grad, type Sym } from '../core/index.js';
+import { bindParams, type Model, trainingLoss } from '../models/index.js';
 
 export interface LossAndGrad {
   loss: number;
@@ -15,16 +15,28 @@ export interface LossAndGrad {
 export class ModelRunner {
   private readonly gradFn: Compiled;
   private readonly predictFn: Compiled;
+  private evalGradFn?: Compiled;
   /** Batch-norm layer names and per-channel element counts, recorded when a shape is traced. */
   private readonly bnMeta = new Map<string, { layer: string; count: number }[]>();
 
-  constructor(readonly model: Model) {
+  /** A stochastic model's draws (PRECODE's eps), one per training step, from this seeded stream. */
+  private readonly noiseRng: Rng;
+
+  constructor(
+    readonly model: Model,
+    o: { noiseSeed?: number } = {},
+  ) {
     const np = model.params.length;
+    this.noiseRng = new Rng(o.noiseSeed ?? 0x9e3779b9);
+    const stochastic = model.noise !== undefined;
     this.gradFn = compile(
-      (x: Sym, target: Sym, ...p: Sym[]) => {
-        const { logits, bnStats } = model.forward(bindParams(model.params, p), x, { training: true });
+      (x: Sym, target: Sym, ...rest: Sym[]) => {
+        const noise = stochastic ? rest[0] : undefined;
+        const p = stochastic ? rest.slice(1) : rest;
+        const r = model.forward(bindParams(model.params, p), x, { training: true, noise });
+        const { bnStats } = r;
         this.bnMeta.set(x.shape.join('x'), bnStats.map((s) => ({ layer: s.layer, count: s.count })));
-        const loss = crossEntropy(logits, target);
+        const loss = trainingLoss(r, target);
         return [loss, ...grad(loss, p), ...bnStats.flatMap((s) => [s.mean, s.variance])];
       },
       { name: `${model.name}.lossAndGrad` },
@@ -45,6 +57,7 @@ export class ModelRunner {
     const out = await this.gradFn.run([
       { data: x, shape },
       { data: target, shape: [b, this.model.numClasses] },
+      ...this.noiseInput(b),
       ...params.map((t) => ({ data: t.data, shape: t.shape })),
     ]);
     const np = params.length;
@@ -52,6 +65,44 @@ export class ModelRunner {
     const meta = this.bnMeta.get(shape.join('x')) ?? [];
     const bnStats = meta.map(({ layer, count }, k) => ({ layer, count, mean: out[1 + np + 2 * k]!, variance: out[2 + np + 2 * k]! }));
     return { loss: out[0]![0]!, grads, bnStats };
+  }
+
+  /** A fresh standard-normal draw for a stochastic model's training step (none for the others). */
+  private noiseInput(batch: number): { data: Float32Array; shape: number[] }[] {
+    if (!this.model.noise) return [];
+    const shape = this.model.noise.shape(batch);
+    const data = new Float32Array(shape.reduce((a, v) => a * v, 1));
+    for (let i = 0; i < data.length; i++) data[i] = this.noiseRng.normal();
+    return [{ data, shape }];
+  }
+
+  /**
+   * Loss and parameter gradients with batch norm in evaluation mode on the given running statistics
+   * (what a client computes when the server hands it the model's buffers, breaching's
+   * `provide_public_buffers`). No batch statistics come back: the buffers are not updated.
+   */
+  async lossAndGradEval(params: TensorList, buffers: TensorList, x: Float32Array, shape: number[], target: Float32Array): Promise<Omit<LossAndGrad, 'bnStats'>> {
+    const np = this.model.params.length;
+    this.evalGradFn ??= compile(
+      (xs: Sym, t: Sym, ...rest: Sym[]) => {
+        const noise = this.model.noise ? rest[0] : undefined;
+        const pb = this.model.noise ? rest.slice(1) : rest;
+        const p = pb.slice(0, np);
+        const r = this.model.forward(bindParams(this.model.params, p), xs, { training: false, buffers: bindParams(this.model.buffers, pb.slice(np)), noise });
+        const loss = trainingLoss(r, t);
+        return [loss, ...grad(loss, p)];
+      },
+      { name: `${this.model.name}.lossAndGradEval` },
+    );
+    const b = shape[0]!;
+    const out = await this.evalGradFn.run([
+      { data: x, shape },
+      { data: target, shape: [b, this.model.numClasses] },
+      ...this.noiseInput(b),
+      ...params.map((t) => ({ data: t.data, shape: t.shape })),
+      ...buffers.map((t) => ({ data: t.data, shape: t.shape })),
+    ]);
+    return { loss: out[0]![0]!, grads: params.map((t, i) => ({ name: t.name, shape: t.shape, data: out[1 + i]! })) };
   }
 
   async predict(params: TensorList, buffers: TensorList, x: Float32Array, shape: number[]): Promise<Float32Array> {

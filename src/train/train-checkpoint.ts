@@ -15,7 +15,7 @@ export const centralisedSpecSchema = z.object({
   dataset: z.enum(['mnist', 'cifar10']),
   trainImages: z.number().int().positive(),
   testLimit: z.number().int().positive().optional(),
-  model: z.object({ name: z.string(), width: z.number().positive(), init: z.enum(['dlg', 'torch', 'xavier']) }),
+  model: z.object({ name: z.string(), width: z.number().positive(), init: z.enum(['dlg', 'torch', 'xavier']), precode: z.object({ k: z.number().int().positive(), beta: z.number().min(0) }).optional() }),
   optimizer: z.enum(['sgd', 'adam']),
   lr: z.number().positive(),
   batchSize: z.number().int().positive(),

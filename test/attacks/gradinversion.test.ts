@@ -15,7 +15,7 @@ const labels = [1, 5];
 async function bnCase() {
   const data = syntheticDataset(labels, [1, 6, 6], 7);
   const state = await modelAtRound(model, 0, { seed: 7 });
-  const c = await buildCase({ model, state, data, indices: [0, 1], defense: createDefense('none'), seed: 7, knows: { batchSize: true, labels: true } });
+  const c = await buildCase({ model, state, data, indices: [0, 1], defense: createDefense('none'), seed: 7, knows: { batchSize: true, labels: true }, batchNorm: 'train' });
   const stats = (await runnerFor(model).lossAndGrad(c.threat.params, c.truth.x, c.truth.shape, oneHot(labels, 10))).bnStats[0]!;
   c.threat.buffers = [
     { name: 'bn.running_mean', shape: [4], data: stats.mean },

@@ -6,7 +6,7 @@ test('every registered defense builds from defaults, with error feedback where i
   const names = Object.fromEntries(DEFENSE_NAMES.map((n) => [n, createDefense(n).name]));
   assert.deepEqual(names, {
     none: 'none', dgp: 'ef(dgp)', topk: 'ef(topk)', randomk: 'ef(randomk)',
-    dp: 'dp(gaussian)', qsgd: 'qsgd', signsgd: 'ef(signsgd)',
+    dp: 'dp(gaussian)', qsgd: 'qsgd', outpost: 'outpost', signsgd: 'ef(signsgd)',
   });
   assert.equal(createDefense('dgp', { ef: false }).name, 'dgp');
   assert.equal(createDefense('qsgd', { ef: true, levels: 4 }).name, 'ef(qsgd)');

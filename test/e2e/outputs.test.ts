@@ -34,9 +34,10 @@ async function accuracyOfSaved(path: string, testLimit: number): Promise<{ accur
 }
 
 describe('dgp train --save', () => {
-  for (const [mode, flags] of [
-    ['centralised', '--epochs 1'],
-    ['federated', '--clients 2 --rounds 3 --defense dgp --batch-size 16'],
+  // The metadata records what `dgp attack --model-file` needs: the model, its width, and how far it was trained.
+  for (const [mode, flags, metadata] of [
+    ['centralised', '--epochs 1', { model: 'mlp', width: '1', dataset: 'mnist', epochs: '1', steps: '4' }],
+    ['federated', '--clients 2 --rounds 3 --defense dgp --batch-size 16', { model: 'mlp', width: '1', dataset: 'mnist', rounds: '3', defense: 'dgp' }],
   ] as const) {
     it(`${mode}: the file holds the trained model, which scores what the run reported`, async () => {
       const save = join(dir, `${mode}.safetensors`);
@@ -45,7 +46,7 @@ describe('dgp train --save', () => {
       await trainCommand.run(parseCommand(trainCommand, argv)!);
       const reported = JSON.parse(readFileSync(json, 'utf8')) as { testAccuracy: number };
       const saved = await accuracyOfSaved(save, 200);
-      assert.deepEqual(saved.metadata, { model: 'mlp', dataset: 'mnist' });
+      assert.deepEqual(saved.metadata, metadata);
       assert.equal(saved.accuracy, reported.testAccuracy);
       assert.ok(!saved.initial, 'a tensor still holds its initial values');
       assert.ok(saved.accuracy > 0.2, `above chance (0.1): ${saved.accuracy}`);
