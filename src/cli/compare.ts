@@ -4,11 +4,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { compareDefenses, comparisonTable, defaultConfigs, EXTRA_COMPARE_ROWS, extraConfigs } from '../federation/index.js';
+import { compareDefenses, comparisonTable, defaultConfigs, EXTRA_COMPARE_ROWS, extraConfigs, lastImages, selectConfigs } from '../federation/index.js';
 import { refineRunFlags, specFromOptions, strategyOptions, strategyShape, trainingOptions, trainingShape } from './run-options.js';
 import { accuracyFigure, bandwidthFigure, lossFigure, ProgressBar, writeLinePlot } from '../report/index.js';
-import { type Command, int, nameList, num } from './args.js';
-import { openDataset } from './data.js';
+import { type Command, int, nameList, num, UsageError } from './args.js';
+import { type DataSource, openDataset } from './data.js';
+import type { DatasetSplits } from '../data/index.js';
 import { resultHead, writeResult } from './result.js';
 import { effectiveDefenseOptions } from '../defenses/index.js';
 
@@ -23,7 +24,28 @@ const schema = z.object({
   noiseMultiplier: num().min(0).default(0.01),
   also: nameList(EXTRA_COMPARE_ROWS).optional(),
   out: z.string().optional(),
-}).superRefine((o, ctx) => refineRunFlags(o, ctx));
+  defenses: z.string().regex(/^[a-z-]+(,[a-z-]+)*$/, 'expected KEY[,KEY...], e.g. none,dgp,dgp-noef').optional(),
+  seeds: z.string().regex(/^-?\d+(,-?\d+)*$/, 'expected SEED[,SEED...], e.g. 1,2,3').optional(),
+  holdout: int().positive().optional(),
+  checkpoint: z.string().optional(),
+  checkpointEvery: int().positive().optional(),
+}).superRefine((o, ctx) => {
+  refineRunFlags(o, ctx);
+  const seeds = o.seeds?.split(',') ?? [];
+  if (new Set(seeds).size !== seeds.length) ctx.addIssue({ code: 'custom', path: ['seeds'], message: `a seed is named twice in ${o.seeds}` });
+});
+
+/** --holdout N: the test set becomes the last N training images, and training keeps to the images before them (--train-limit at most that). */
+function withHoldout<T extends { data: DatasetSplits; source: DataSource }>(opened: T, o: { holdout?: number; trainLimit?: number }): T {
+  const n = o.holdout;
+  if (n === undefined) return opened;
+  const count = opened.data.train.count;
+  if (n >= count) throw new UsageError(`invalid --holdout: ${n} of the ${count} training images would leave none to train on`);
+  if (o.trainLimit !== undefined && o.trainLimit > count - n) throw new UsageError(`invalid --train-limit: ${o.trainLimit} reaches into the ${n} held-out images (at most ${count - n})`);
+  o.trainLimit ??= count - n;
+  const test = lastImages(opened.data.train, n);
+  return { ...opened, data: { train: opened.data.train, test }, source: { ...opened.source, test: n, holdout: n } };
+}
 
 export const compareCommand: Command<typeof schema> = {
   name: 'compare',
@@ -40,19 +62,41 @@ export const compareCommand: Command<typeof schema> = {
     'dp-clip': { type: 'string', description: '', aliasOf: 'clip' },
     'dp-noise': { type: 'string', description: '', aliasOf: 'noise-multiplier' },
     out: { type: 'string', description: 'folder for table.md, compare.json and the figures (loss.svg, bandwidth.svg; accuracy.svg with --eval-every)' },
+    defenses: { type: 'string', description: 'the rows to run, in order (the first is the reference): none, dgp, dgp-noef, adgp, topk, dp (default: all six)' },
+    seeds: { type: 'string', description: 'run every row once per seed (e.g. 1,2,3); the table shows the mean, each seed, and the paired difference to the first row (default: --seed)' },
+    holdout: { type: 'string', description: 'evaluate on the last N training images instead of the test set, and train on the images before them (more evaluation images than the test set holds)' },
+    checkpoint: { type: 'string', description: 'folder for one checkpoint per row and seed (DIR/seed-S/ROW); the same command run again continues from them (finished runs are only evaluated)' },
+    'checkpoint-every': { type: 'string', description: 'rounds between checkpoints (and after the last)', default: '10' },
   },
   schema,
   async run(o) {
-    const { data, source } = await openDataset('compare', o.dataset, o);
+    const opened = await openDataset('compare', o.dataset, o);
+    const { data, source } = withHoldout(opened, o);
     const { defense: _, ...base } = specFromOptions(o, { name: 'none', options: {} }, data.train.count);
-    const configs = [...defaultConfigs({ clip: o.clip, noiseMultiplier: o.noiseMultiplier }), ...extraConfigs(o.also ?? [], { precode: { k: o.precodeK, beta: o.precodeBeta } })];
+    const defaults = defaultConfigs({ clip: o.clip, noiseMultiplier: o.noiseMultiplier });
+    const extra = (names: readonly (typeof EXTRA_COMPARE_ROWS)[number][]) => extraConfigs(names, { precode: { k: o.precodeK, beta: o.precodeBeta } });
+    let configs = [...defaults, ...extra(o.also ?? [])];
+    try {
+      // --defenses picks among every row, the other papers' defenses included.
+      if (o.defenses) configs = selectConfigs([...defaults, ...extra(EXTRA_COMPARE_ROWS)], o.defenses);
+    } catch (e) {
+      throw new UsageError(`invalid --defenses: ${(e as Error).message}`);
+    }
+    const seeds = o.seeds ? o.seeds.split(',').map(Number) : [base.seed];
     let bar: ProgressBar | undefined;
-    const total = configs.length * base.rounds;
-    const rows = await compareDefenses(base, data, configs, (c, round) => {
-      (bar ??= new ProgressBar({ total, unit: 'rounds', label: 'compare' })).update(configs.indexOf(c) * base.rounds + round, c.label);
+    const total = configs.length * seeds.length * base.rounds;
+    const rows = await compareDefenses(base, data, configs, {
+      seeds,
+      checkpoint: o.checkpoint ? (c, seed) => join(o.checkpoint!, `seed-${seed}`, c.key) : undefined,
+      checkpointEvery: o.checkpointEvery,
+      onRound: (c, seed, round) => {
+        const done = (configs.indexOf(c) * seeds.length + seeds.indexOf(seed)) * base.rounds + round;
+        (bar ??= new ProgressBar({ total, unit: 'rounds', label: 'compare' })).update(done, `${c.label}, seed ${seed}`);
+      },
     });
     bar?.finish();
-    console.log(`${base.model.name} on ${base.dataset}, ${base.clients} clients x ${base.batchSize} examples, ${base.rounds} rounds of ${base.algorithm}, lr ${base.lr} (${base.schedule}), seed ${base.seed}\n`);
+    const evaluated = o.holdout ? `, tested on the last ${o.holdout} training images (trained on the ${base.trainLimit} before them)` : '';
+    console.log(`${base.model.name} on ${base.dataset}, ${base.clients} clients x ${base.batchSize} examples, ${base.rounds} rounds of ${base.algorithm}, lr ${base.lr} (${base.schedule}), seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}${evaluated}\n`);
     const setting = `${base.model.name} on ${base.dataset}, ${base.clients} clients x ${base.batchSize} examples, ${base.rounds} rounds`;
     console.log(comparisonTable(rows));
     console.log(`\n${rows.map((r) => `${r.label}: ${r.seconds.toFixed(0)} s`).join('; ')}`);

@@ -38,6 +38,8 @@ export interface DataSource {
   subset: boolean;
   train: number;
   test: number;
+  /** dgp compare --holdout: the test images are the last this many training images. */
+  holdout?: number;
 }
 
 export interface OpenDataOptions {

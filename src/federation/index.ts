@@ -12,11 +12,14 @@ export { decodeMessage, encodeMessage, EVERYONE, type Control, type ControlOf, t
 export { loadCheckpoint, saveCheckpoint, type Checkpoint, type HistoryEntry } from './checkpoint.js';
 export { CUSTOM, DEFAULT_SECURE_CLIP, lrSchedule, parseSpec, secureAggregationProblem, specSchema, type FederatedSpec, type Partition } from './spec.js';
 export {
-  clientStream, createClient, createFederation, DATASET_SHAPES, modelLayoutOf, runFederated, trainingImages,
+  clientStream, createClient, createFederation, DATASET_SHAPES, lastImages, modelLayoutOf, runFederated, trainingImages,
   type ClientSource, type Federation, type FederatedResult, type FederationOptions, type RemoteClients, type RunData, type RunOptions,
 } from './run.js';
 export { broadcasterParty, commitDecider, commonSetOf, decodeProposal, proposalMessage, type BroadcasterParty, type Decision } from './aligned.js';
-export { compareDefenses, comparisonTable, defaultConfigs, EXTRA_COMPARE_ROWS, extraConfigs, type CompareConfig, type CompareRow } from './compare.js';
+export {
+  compareDefenses, comparisonTable, defaultConfigs, EXTRA_COMPARE_ROWS, extraConfigs, pairedDifference, selectConfigs,
+  type CompareConfig, type CompareOptions, type CompareRow, type PairedDifference,
+} from './compare.js';
 export { fullLayout, type ReplicaMeta } from './replica.js';
 export { aggregateOfSum, BUFFER_RANGE, secureInput, secureLength, type SecureAggregate, type SecureInput } from './secure-vector.js';
 export { SecureRoundFailed, secureSum, type SecureRoundSetup, type SecureStep } from './secure-round.js';

@@ -268,6 +268,14 @@ export function trainingImages(data: DatasetSplits, trainLimit?: number): Datase
   return trainLimit !== undefined ? firstImages(data.train, trainLimit) : data.train;
 }
 
+/** The last n images of a data set, sharing its buffers (a hold-out set cut from the end of the training images). */
+export function lastImages(ds: Dataset, n: number): Dataset {
+  const count = Math.min(n, ds.count);
+  const size = ds.channels * ds.height * ds.width;
+  const from = ds.count - count;
+  return { ...ds, count, images: ds.images.subarray(from * size, ds.count * size), labels: ds.labels.subarray(from, ds.count) };
+}
+
 /** The first n images of a data set, sharing its buffers. */
 export function firstImages(ds: Dataset, n: number): Dataset {
   const count = Math.min(n, ds.count);
