@@ -9,6 +9,7 @@ import { privacyTableCommand } from '../../src/cli/privacy-table.js';
 import { Rng } from '../../src/common/rng.js';
 import { ALEXNET_CONVS, alexnetFeatureSpecs } from '../../src/models/alexnet.js';
 import { initParams, saveSafetensors } from '../../src/models/index.js';
+import { quietly } from '../helpers/quiet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dgp-attack-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,15 +74,7 @@ test('dgp attack options are checked, defense flags (shared with dgp train) vali
 test('dgp privacy-table runs every row on a tiny budget and writes the table', async () => {
   const out = join(dir, 'table');
   const o = parseCommand(privacyTableCommand, ['--out', out, '--images', '1', '--attacks', 'dlg', '--dlg-iterations', '2'])!;
-  const log = console.log;
-  const err = console.error;
-  console.log = console.error = () => {};
-  try {
-    await privacyTableCommand.run(o);
-  } finally {
-    console.log = log;
-    console.error = err;
-  }
+  await quietly(() => privacyTableCommand.run(o));
   const md = readFileSync(join(out, 'table.md'), 'utf8');
   for (const row of ['| dlg | lenet | none |', '| dlg-mask | lenet | DGP (drop top 5 %, send 20 %) |', '| dlg-mask | lenet | Top-k 20 % |', '= dlg (dense update)']) assert.ok(md.includes(row), `${row} missing from\n${md}`);
   assert.ok(existsSync(join(out, 'dlg-mask__dgp.png')));

@@ -11,19 +11,11 @@ import { loadModelFile } from '../../src/cli/model-file.js';
 import { trainCommand } from '../../src/cli/train.js';
 import { createModel, initParams, loadSafetensors, saveSafetensors } from '../../src/models/index.js';
 import { CIFAR_DIR } from './helpers.js';
+import { quietly } from '../helpers/quiet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dgp-model-file-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function quietly<T>(run: () => Promise<T>): Promise<T> {
-  const [log, err] = [console.log, console.error];
-  console.log = console.error = () => {};
-  try {
-    return await run();
-  } finally {
-    [console.log, console.error] = [log, err];
-  }
-}
 
 const lenet = createModel('lenet', { inputShape: [3, 32, 32] });
 

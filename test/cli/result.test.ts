@@ -11,21 +11,13 @@ import { parseCommand } from '../../src/cli/args.js';
 import { compareCommand } from '../../src/cli/compare.js';
 import { gitCommit, RESULT_SCHEMA_VERSION, resultHead, withDefenseDefaults } from '../../src/cli/result.js';
 import { trainCommand } from '../../src/cli/train.js';
+import { quietly } from '../helpers/quiet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dgp-result-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const ROOT = join(import.meta.dirname, '../..');
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 
-async function quiet(run: () => Promise<void>): Promise<void> {
-  const [log, err] = [console.log, console.error];
-  console.log = console.error = () => {};
-  try {
-    await run();
-  } finally {
-    [console.log, console.error] = [log, err];
-  }
-}
 
 describe('the result head', () => {
   it('names the tool, its version, the commit, the time and the schema', () => {
@@ -61,8 +53,8 @@ describe('dgp train and dgp compare results', () => {
   it('centralised and federated train results share their keys and carry the head', async () => {
     const c = join(dir, 'c.json');
     const f = join(dir, 'f.json');
-    await quiet(() => trainCommand.run(parseCommand(trainCommand, `--train-limit 256 --test-limit 100 --json ${c}`.split(' '))!));
-    await quiet(() => trainCommand.run(parseCommand(trainCommand, `--train-limit 256 --test-limit 100 --clients 2 --defense dgp --rounds 2 --json ${f}`.split(' '))!));
+    await quietly(() => trainCommand.run(parseCommand(trainCommand, `--train-limit 256 --test-limit 100 --json ${c}`.split(' '))!));
+    await quietly(() => trainCommand.run(parseCommand(trainCommand, `--train-limit 256 --test-limit 100 --clients 2 --defense dgp --rounds 2 --json ${f}`.split(' '))!));
     const [a, b] = [json(c), json(f)];
     const common = ['schemaVersion', 'tool', 'createdAt', 'command', 'options', 'mode', 'completed', 'dataset', 'model', 'data', 'testAccuracy', 'testLoss', 'testImages', 'seconds', 'progress', 'history'];
     for (const r of [a, b]) for (const k of common) assert.ok(k in r, `${r.mode}: no ${k}`);
@@ -78,7 +70,7 @@ describe('dgp train and dgp compare results', () => {
   it('compare takes the DP options by the names train uses (old names still work) and records every row\'s defaults', async () => {
     const out = join(dir, 'compare.json');
     const o = parseCommand(compareCommand, `--train-limit 200 --test-limit 100 --clients 2 --rounds 1 --model mlp --init torch --clip 2 --noise-multiplier 0.5 --json ${out}`.split(' '))!;
-    await quiet(() => compareCommand.run(o));
+    await quietly(() => compareCommand.run(o));
     const r = json(out);
     assert.equal(r.command, 'compare');
     const dp = r.options.defenses.find((d: { defense: string }) => d.defense === 'dp');

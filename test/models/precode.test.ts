@@ -12,6 +12,7 @@ import { trainCommand } from '../../src/cli/train.js';
 import { bindParams, createModel, initParams, mlp, precode, trainingLoss } from '../../src/models/index.js';
 import { ModelRunner } from '../../src/train/index.js';
 import { checkGrad, randn } from '../core/fd.js';
+import { quietly } from '../helpers/quiet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dgp-precode-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,13 +73,7 @@ test('gradients through the bottleneck (parameters and inputs) match central dif
 test('dgp train --precode trains a PRECODE model, records it in the spec, and its runner draws fresh noise each step', async () => {
   const json = join(dir, 'run.json');
   const o = parseCommand(trainCommand, ['--dataset', 'mnist', '--model', 'mlp', '--precode', '--precode-k', '8', '--clients', '2', '--rounds', '2', '--batch-size', '8', '--train-limit', '64', '--test-limit', '32', '--json', json])!;
-  const [log, err] = [console.log, console.error];
-  console.log = console.error = () => {};
-  try {
-    await trainCommand.run(o);
-  } finally {
-    [console.log, console.error] = [log, err];
-  }
+  await quietly(() => trainCommand.run(o));
   const r = JSON.parse(readFileSync(json, 'utf8'));
   assert.deepEqual(r.spec.model.precode, { k: 8, beta: 1e-3 });
   assert.ok(r.testAccuracy >= 0 && r.history.length === 2);

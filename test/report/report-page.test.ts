@@ -12,19 +12,11 @@ import { compareCommand } from '../../src/cli/compare.js';
 import { privacyTableCommand } from '../../src/cli/privacy-table.js';
 import { commandLine, reportCommand } from '../../src/cli/report.js';
 import { chromiumMissing, launchChromium } from '../../scripts/browser.js';
+import { quietly } from '../helpers/quiet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dgp-report-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function quietly(run: () => Promise<void>): Promise<void> {
-  const [log, err] = [console.log, console.error];
-  console.log = console.error = () => {};
-  try {
-    await run();
-  } finally {
-    [console.log, console.error] = [log, err];
-  }
-}
 
 const runs = { table: join(dir, 'table'), compare: join(dir, 'compare'), attack: join(dir, 'attack') };
 
