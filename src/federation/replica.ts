@@ -18,7 +18,15 @@ export function stateLayout(l: ModelLayout): TensorLayout[] {
   return [...l.params, ...l.buffers];
 }
 
-export class Replica {
+/** What a client reads of its model and how it follows the broadcasts: a Replica of its own, or a view of the server's (client-host.ts). */
+export interface ModelCopy {
+  readonly round: number;
+  readonly params: TensorList;
+  readonly buffers: TensorList;
+  applyBroadcast(bytes: Uint8Array, shared?: SharedPositions): unknown;
+}
+
+export class Replica implements ModelCopy {
   private readonly optimizer: Sgd;
 
   constructor(
