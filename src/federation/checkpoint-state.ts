@@ -124,7 +124,7 @@ function structureDifference(expected: unknown, actual: unknown, path: string): 
     const a = actual as Float32Array;
     if (!ArrayBuffer.isView(actual) || actual.constructor !== expected.constructor) return `${at}: expected a ${expected.constructor.name}`;
     if (a.length !== e.length) return `${at}: ${a.length} entries, expected ${e.length}`;
-    if (a instanceof Float32Array && !a.every(Number.isFinite)) return `${at}: not finite`;
+    if (a instanceof Float32Array && !allFinite(a)) return `${at}: not finite`;
     return null;
   }
   if (Array.isArray(expected)) {
@@ -149,3 +149,9 @@ function structureDifference(expected: unknown, actual: unknown, path: string): 
   return typeof expected === typeof actual && (expected === null) === (actual === null) ? null : `${at}: expected ${expected === null ? 'null' : `a ${typeof expected}`}`;
 }
 
+
+/** A plain loop: every() with a callback is several times slower on a residual of millions of entries. */
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
+  return true;
+}

@@ -164,13 +164,15 @@ export class ClientHost {
   /** Throws the first state file that could not be read: called after each round, as the server records it only as a dropout. */
   throwFault(): void {
     if (this.fault) throw this.fault;
+    this.setup.store.throwFailure();
   }
 
   /** Before a checkpoint of `round`: every client in memory written, so the store holds every client's state of that round. */
-  flush(round: number): void {
+  async flush(round: number): Promise<void> {
     for (const [id, r] of this.resident) this.writeBack(id, r);
     this.setup.store.pin(round, this.written);
     this.written.clear();
+    await this.setup.store.settled();
   }
 
   /**

@@ -6,8 +6,11 @@
 // and renamed, so a crash leaves the old version or the new one, never half of one. A client that
 // was never sampled has no file. Versions are kept by round so that a checkpoint of round r can be
 // resumed after later rounds wrote newer ones: the newest version at or before the last checkpoint
-// is kept, older ones go as soon as a newer one is written.
+// is kept, older ones go as soon as a newer one is written. Writes and removals run in the
+// background (file creation, rename and unlink cost milliseconds each on some disks), one queue per
+// client, and a version not yet on disk is read from memory; `settled` waits for them all.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NamedTensor } from '../common/index.js';
 import { stateFromJSON, stateToJSON } from '../defenses/index.js';
@@ -29,6 +32,11 @@ export class ClientStore {
   private readonly versions = new Map<number, number[]>();
   /** The round of the last checkpoint: the newest version at or before it is kept (-1: none). */
   private pinned = -1;
+  /** Per client: its queued file operations, in order. */
+  private readonly queues = new Map<number, Promise<void>>();
+  /** Versions written but maybe not yet on disk, by file name. */
+  private readonly unwritten = new Map<string, Buffer>();
+  private failure: Error | null = null;
 
   /** Opens (or makes) the folder and reads its file names once; temporary files of an interrupted write are removed. */
   constructor(readonly dir: string) {
@@ -81,7 +89,14 @@ export class ClientStore {
     const tensors: NamedTensor[] = [];
     const rest = splitTensors(state, 'state', tensors);
     const bytes = encodeSafetensors(tensors, { format: String(FORMAT), client: String(id), round: String(round), state: stateToJSON(rest) });
-    writeAtomic(join(this.dir, clientStateFile(id, round)), bytes);
+    const name = clientStateFile(id, round);
+    this.unwritten.set(name, bytes);
+    this.enqueue(id, async () => {
+      const path = join(this.dir, name);
+      await writeFile(`${path}.tmp-${process.pid}`, bytes);
+      await rename(`${path}.tmp-${process.pid}`, path);
+      if (this.unwritten.get(name) === bytes) this.unwritten.delete(name);
+    });
     const rounds = this.rounds(id).filter((r) => r !== round);
     rounds.push(round);
     rounds.sort((a, b) => a - b);
@@ -100,7 +115,7 @@ export class ClientStore {
     };
     let buf: Buffer;
     try {
-      buf = readFileSync(path);
+      buf = this.unwritten.get(clientStateFile(id, round)) ?? readFileSync(path);
     } catch (e) {
       return fail(`cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
@@ -123,7 +138,29 @@ export class ClientStore {
     return check(joinTensors(skeleton, byName, fail), fail);
   }
 
-  /** A resumed run at round `round`: versions written after it are of rounds that will be run again. */
+  /** Waits for every queued write and removal; throws the first that failed. */
+  async settled(): Promise<void> {
+    await Promise.all(this.queues.values());
+    this.throwFailure();
+  }
+
+  /** The first background write or removal that failed, thrown. */
+  throwFailure(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  private enqueue(id: number, op: () => Promise<void>): void {
+    const next = (this.queues.get(id) ?? Promise.resolve()).then(op).catch((e: Error) => {
+      this.failure ??= new Error(`client store ${this.dir}: client ${id}: ${e.message}`);
+    });
+    this.queues.set(id, next);
+    // The queue of a client whose work is all done is dropped, so the map holds only clients with pending work.
+    void next.then(() => {
+      if (this.queues.get(id) === next) this.queues.delete(id);
+    });
+  }
+
+  /** A resumed run at round `round`: versions written after it are of rounds that will be run again (call when settled). */
   rollBack(round: number): void {
     for (const [id, rounds] of this.versions) {
       const later = rounds.filter((r) => r > round);
@@ -147,8 +184,14 @@ export class ClientStore {
     const keep = rounds.filter((r) => r > this.pinned || r === atPin);
     // With no checkpoint only the newest matters.
     const kept = this.pinned < 0 ? rounds.slice(-1) : keep;
-    for (const r of rounds) if (!kept.includes(r)) rmSync(join(this.dir, clientStateFile(id, r)), { force: true });
+    const gone = rounds.filter((r) => !kept.includes(r)).map((r) => clientStateFile(id, r));
     this.versions.set(id, kept);
+    if (gone.length === 0) return;
+    for (const name of gone) this.unwritten.delete(name);
+    // After the client's queued writes: a version is removed only once it is on disk.
+    this.enqueue(id, async () => {
+      for (const name of gone) await rm(join(this.dir, name), { force: true });
+    });
   }
 
   private rounds(id: number): number[] {

@@ -259,28 +259,34 @@ export async function runFederated(spec: FederatedSpec, data: RunData, options: 
   const s = fed.spec;
   const every = options.checkpointEvery ?? 10;
   let final = { accuracy: NaN, loss: NaN };
-  for (let round = server.model.round + 1; round <= s.rounds; round++) {
-    if (options.shouldStop?.()) break;
-    const entry: HistoryEntry = await server.runRound();
-    fed.host?.throwFault();
-    if ((s.evalEvery > 0 && round % s.evalEvery === 0) || round === s.rounds) {
-      final = await evaluate(runner, server.model.params, server.model.buffers, test, 500, s.testLimit);
-      entry.testAccuracy = final.accuracy;
-      entry.testLoss = final.loss;
+  try {
+    for (let round = server.model.round + 1; round <= s.rounds; round++) {
+      if (options.shouldStop?.()) break;
+      const entry: HistoryEntry = await server.runRound();
+      fed.host?.throwFault();
+      if ((s.evalEvery > 0 && round % s.evalEvery === 0) || round === s.rounds) {
+        final = await evaluate(runner, server.model.params, server.model.buffers, test, 500, s.testLimit);
+        entry.testAccuracy = final.accuracy;
+        entry.testLoss = final.loss;
+      }
+      history.push(entry);
+      if (options.checkpoint && (round % every === 0 || round === s.rounds)) {
+        // Remote clients save theirs first: a server checkpoint never names a client state that is not on disk.
+        const saved = remote ? { runId: remote.runId, clientsSaved: await remote.saveStates!(round) } : undefined;
+        // Likewise the client store: every client's state of this round is on disk before the checkpoint names the store.
+        await fed.host?.flush(round);
+        const clientStore = fed.host ? { dir: fed.host.store.dir } : undefined;
+        saveCheckpoint(options.checkpoint, { spec: s, model: server.model, server: server.getState(), clients: fed.clients.map((c) => c.getState()), history, remote: saved, clientStore });
+      }
+      options.onRound?.(entry, s.rounds);
     }
-    history.push(entry);
-    if (options.checkpoint && (round % every === 0 || round === s.rounds)) {
-      // Remote clients save theirs first: a server checkpoint never names a client state that is not on disk.
-      const saved = remote ? { runId: remote.runId, clientsSaved: await remote.saveStates!(round) } : undefined;
-      // Likewise the client store: every client's state of this round is on disk before the checkpoint names the store.
-      fed.host?.flush(round);
-      const clientStore = fed.host ? { dir: fed.host.store.dir } : undefined;
-      saveCheckpoint(options.checkpoint, { spec: s, model: server.model, server: server.getState(), clients: fed.clients.map((c) => c.getState()), history, remote: saved, clientStore });
-    }
-    options.onRound?.(entry, s.rounds);
+  } catch (e) {
+    // A failed run leaves its store's queued files written (a resume ignores those after its checkpoint).
+    await fed.host?.store.settled().catch(() => undefined);
+    throw e;
   }
   // The store ends holding every client's last state.
-  fed.host?.flush(server.model.round);
+  await fed.host?.flush(server.model.round);
   if (Number.isNaN(final.accuracy)) {
     // A resumed run that had already finished, or one stopped early: evaluate the model it holds.
     final = await evaluate(runner, server.model.params, server.model.buffers, test, 500, s.testLimit);

@@ -7,24 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { encodeSafetensors, decodeSafetensors } from '../../src/models/index.js';
-import { runFederated, type FederatedResult, type FederatedSpec } from '../../src/federation/index.js';
-import { spec, syntheticSplits } from './helpers.js';
+import { runFederated, type FederatedSpec } from '../../src/federation/index.js';
+import { assertSameRun, spec, syntheticSplits } from './helpers.js';
 
 const data = syntheticSplits(300);
 const dgpEf: FederatedSpec = spec({ clients: 50, rounds: 5, fraction: 0.2, batchSize: 4, defense: { name: 'dgp', options: {} } });
 const root = mkdtempSync(join(tmpdir(), 'dgp-store-'));
 let n = 0;
 const fresh = () => join(root, `s${n++}`);
-
-function assertSameRun(got: FederatedResult, want: FederatedResult): void {
-  assert.equal(got.history.length, want.spec.rounds);
-  assert.deepEqual(got.history, want.history);
-  assert.deepEqual(got.params, want.params);
-  assert.deepEqual(got.buffers, want.buffers);
-  assert.deepEqual(got.bytesUp, want.bytesUp);
-  assert.deepEqual(got.bytesDown, want.bytesDown);
-  assert.equal(got.testAccuracy, want.testAccuracy);
-}
 
 const stateFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
 
