@@ -90,9 +90,15 @@ export class ClientHost {
     return {
       id,
       // A view reads only the control part, so a sync is not copied.
-      sync: (m) => this.acquire(id, decodeMessage(m, 'sync').control.round + 1).sync(m),
+      sync: async (m) => {
+        const round = decodeMessage(m, 'sync').control.round + 1;
+        await this.roomFor(id);
+        return this.acquire(id, round).sync(m);
+      },
       fit: async (m) => {
-        const client = this.acquire(id, decodeMessage(m, ['fit', 'commit', 'secagg']).control.round);
+        const round = decodeMessage(m, ['fit', 'commit', 'secagg']).control.round;
+        await this.roomFor(id);
+        const client = this.acquire(id, round);
         return client.fit(m.slice());
       },
       broadcast: async (m) => {
@@ -101,6 +107,11 @@ export class ClientHost {
         this.idleBroadcast(id, m);
       },
     };
+  }
+
+  /** Before client `id` is brought into memory: the store's unwritten versions kept to about a round's worth. */
+  private async roomFor(id: number): Promise<void> {
+    if (!this.resident.has(id)) await this.setup.store.drain(this.setup.capacity);
   }
 
   /** An idle client follows the broadcast as its replica would: a check of the round, and the round moves on. */

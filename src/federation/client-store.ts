@@ -144,6 +144,11 @@ export class ClientStore {
     this.throwFailure();
   }
 
+  /** Waits until at most `limit` versions are not yet on disk: memory stays bounded when the disk is slower than the rounds. */
+  async drain(limit: number): Promise<void> {
+    while (this.unwritten.size > limit && this.queues.size > 0) await Promise.race(this.queues.values());
+  }
+
   /** The first background write or removal that failed, thrown. */
   throwFailure(): void {
     if (this.failure) throw this.failure;
