@@ -46,6 +46,7 @@ const schema = z.object({
   optimizer: z.enum(['sgd', 'adam']).optional(),
   save: z.string().optional(),
   force: z.boolean().optional(),
+  clientStore: z.string().optional(),
   ...runShape,
   ...defenseShape,
 }).superRefine((o, ctx) => {
@@ -53,7 +54,7 @@ const schema = z.object({
   if (o.force && o.checkpoint === undefined) ctx.addIssue({ code: 'custom', path: ['force'], message: 'needs --checkpoint DIR (it lets this run replace the checkpoint there)' });
   if (o.checkpointEvery !== undefined && o.checkpoint === undefined) ctx.addIssue({ code: 'custom', path: ['checkpointEvery'], message: 'needs --checkpoint DIR' });
   if (!isFederated(o)) {
-    for (const k of FEDERATED_ONLY) {
+    for (const k of [...FEDERATED_ONLY, 'clientStore' as const]) {
       if (o[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'is for federated training: add --clients N (N > 1) or a --defense' });
     }
     return;
@@ -103,6 +104,7 @@ export const trainCommand: Command<typeof schema> = {
     optimizer: { type: 'string', description: `sgd (momentum, weight decay) | adam (centralised only)${recipeNote('optimizer')}`, default: 'sgd' },
     save: { type: 'string', description: 'save the trained parameters (safetensors) to this file' },
     force: { type: 'boolean', description: 'with --checkpoint DIR: let this run replace another run\'s checkpoint there (kept until this run writes its first one); without it such a folder is refused' },
+    'client-store': { type: 'string', description: 'federated: keep idle clients\' states (error-feedback residuals, samplers) in this folder and only a round\'s clients in memory; the same result (a resumed run needs the same store)' },
     ...runOptions,
     ...defenseOptions,
   },
@@ -139,6 +141,7 @@ async function trainFederated(o: Options, data: DatasetSplits, source: DataSourc
     timeoutMs: timeoutSeconds !== undefined ? timeoutSeconds * 1000 : undefined,
     checkpoint: o.checkpoint,
     checkpointEvery: o.checkpointEvery,
+    clientStore: o.clientStore,
     resume: o.resume,
     onRound: (e, rounds) => {
       seen.push(e);

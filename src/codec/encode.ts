@@ -124,6 +124,13 @@ export function encodePositions(header: Omit<MessageHeader, 'kind'>, tensors: re
   return write({ ...header, kind: 'positions' }, tensors.map((t) => plan(t, 'none', undefined)));
 }
 
+/** Addresses an encoded message to another client, in place: only the header's client id changes (one message encoded once, sent to many). */
+export function readdress(message: Uint8Array, clientId: number): void {
+  if (message.length < FIXED_HEADER_BYTES || MAGIC.some((b, i) => message[i] !== b)) throw new WireFormatError('readdress: not an encoded message');
+  if (!Number.isInteger(clientId) || clientId < 0 || clientId > 0xffffffff) throw new WireFormatError(`header clientId ${clientId} is not a u32`);
+  new DataView(message.buffer, message.byteOffset, message.byteLength).setUint32(11, clientId, true);
+}
+
 function write(header: MessageHeader, plans: Plan[]): Uint8Array {
   for (const [what, v] of [['round', header.round], ['clientId', header.clientId]] as const) {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new WireFormatError(`header ${what} ${v} is not a u32`);

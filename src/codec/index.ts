@@ -1,6 +1,6 @@
 // The wire format: one versioned binary message per client update (or aggregate, or position set).
 export {
-  encodeUpdate, encodePositions, encodedSize, encodedPositionsSize, type EncodeOptions, type PositionTensor,
+  encodeUpdate, encodePositions, encodedSize, readdress, encodedPositionsSize, type EncodeOptions, type PositionTensor,
 } from './encode.js';
 export { decodeUpdate, decodePositions, type DecodeOptions, type DecodedMessage } from './decode.js';
 export {

@@ -13,6 +13,12 @@ const finite = z.number().finite();
 // A generator's words are 32-bit, signed or not (xoshiro's state as rng.ts keeps it).
 const word = z.number().int().min(-(2 ** 31)).max(0xffffffff);
 const rngState = z.object({ s: z.tuple([word, word, word, word]), spareNormal: finite.nullable() });
+const clientSchema = z.object({
+  sampler: z.object({ pool: z.array(count), order: z.array(count), position: count, epoch: count, batchSize: z.number().int().positive(), rng: rngState }).passthrough(),
+  defenseRng: rngState,
+  defense: z.unknown(),
+  replicaRound: count.nullable(),
+}).passthrough();
 const stateSchema = z.object({
   format: z.literal(1),
   spec: specSchema,
@@ -23,12 +29,7 @@ const stateSchema = z.object({
     momentum: z.array(z.boolean()),
   }),
   server: z.object({ rng: rngState, inSync: z.array(z.boolean()), bytesUp: z.array(count), bytesDown: z.array(count) }).passthrough(),
-  clients: z.array(z.object({
-    sampler: z.object({ pool: z.array(count), order: z.array(count), position: count, epoch: count, batchSize: z.number().int().positive(), rng: rngState }).passthrough(),
-    defenseRng: rngState,
-    defense: z.unknown(),
-    replicaRound: count.nullable(),
-  }).passthrough()),
+  clients: z.array(clientSchema),
   history: z.array(z.object({
     round: z.number().int().positive(),
     lr: finite,
@@ -45,6 +46,8 @@ const stateSchema = z.object({
   }).passthrough()),
   // A run with remote clients (a deployment): they keep their own states, so `clients` is empty.
   remote: z.object({ runId: z.string(), clientsSaved: z.array(z.boolean()) }).passthrough().optional(),
+  // A run whose clients' states live in a client store (client-store.ts): `clients` is empty.
+  clientStore: z.object({ dir: z.string() }).passthrough().optional(),
 });
 
 type StateFile = z.infer<typeof stateSchema>;
@@ -67,6 +70,8 @@ function stateProblem(s: StateFile, layout: ModelLayout, defense?: Defense): str
   if (s.remote) {
     if (s.remote.clientsSaved.length !== n) return `field "remote.clientsSaved": ${s.remote.clientsSaved.length} flags for a run of ${n} clients`;
     if (s.clients.length !== 0) return `field "clients": a run with remote clients keeps no client state here`;
+  } else if (s.clientStore) {
+    if (s.clients.length !== 0) return `field "clients": a run with a client store keeps no client state here`;
   } else if (s.clients.length !== n) return `field "clients": ${s.clients.length} client states for a run of ${n} clients`;
   for (const [k, v] of [['inSync', s.server.inSync], ['bytesUp', s.server.bytesUp], ['bytesDown', s.server.bytesDown]] as const) {
     if (v.length !== n) return `field "server.${k}": ${v.length} entries for ${n} clients`;
@@ -77,18 +82,35 @@ function stateProblem(s: StateFile, layout: ModelLayout, defense?: Defense): str
   const bad = s.history.findIndex((e) => e.sampled.some((c) => c >= n) || e.dropped.some((d) => d.client >= n));
   if (bad >= 0) return `field "history.${bad}": a client id outside 0..${n - 1}`;
   if (s.spec.defense.name === CUSTOM && !defense) return `its run used the user's own defense (${s.spec.custom?.defense ?? 'unnamed'}): pass it to check the clients' states`;
-  const fresh = freshDefenseState(s.spec, layout, defense);
+  const fresh = s.clients.length > 0 ? freshDefenseState(s.spec, layout, defense) : null;
   for (const [i, c] of s.clients.entries()) {
-    if (c.replicaRound !== null && c.replicaRound > s.model.round) return `field "clients.${i}.replicaRound": round ${c.replicaRound} is past the model's ${s.model.round}`;
-    if (c.sampler.pool.some((x) => x >= (s.spec.trainLimit ?? Infinity))) return `field "clients.${i}.sampler.pool": an example past --train-limit`;
-    const d = structureDifference(fresh, c.defense, `clients.${i}.defense`);
-    if (d) return d;
+    const problem = clientProblem(c, s.spec, fresh, s.model.round, `clients.${i}`);
+    if (problem) return problem;
   }
   return null;
 }
 
+type ClientFields = z.infer<typeof clientSchema>;
+
+function clientProblem(c: ClientFields, spec: FederatedSpec, fresh: unknown, round: number, path: string): string | null {
+  if (c.replicaRound !== null && c.replicaRound > round) return `field "${path}.replicaRound": round ${c.replicaRound} is past the model's ${round}`;
+  if (c.sampler.pool.some((x) => x >= (spec.trainLimit ?? Infinity))) return `field "${path}.sampler.pool": an example past --train-limit`;
+  return structureDifference(fresh, c.defense, `${path}.defense`);
+}
+
+/**
+ * One client's saved state (a client store's file), checked as a checkpoint's are: its structure,
+ * and its defense state against `fresh` (a new client's, freshDefenseState). `fail` gets one line naming the field.
+ */
+export function checkClientState(raw: unknown, spec: FederatedSpec, fresh: unknown, round: number, fail: (why: string) => never): ClientFields {
+  const parsed = clientSchema.safeParse(raw);
+  if (!parsed.success) return fail(issueText(parsed.error));
+  const problem = clientProblem(parsed.data, spec, fresh, round, 'state');
+  return problem ? fail(problem) : parsed.data;
+}
+
 /** A new client's defense state for this spec: what a checkpointed one must look like. */
-function freshDefenseState(spec: FederatedSpec, layout: ModelLayout, defense?: Defense): unknown {
+export function freshDefenseState(spec: FederatedSpec, layout: ModelLayout, defense?: Defense): unknown {
   const { name, options } = spec.defense;
   if (name === CUSTOM) return defense!.init(layout.params);
   return (name === ADGP ? adgpClient(options) : createDefense(name, options)).init(layout.params);
@@ -102,7 +124,7 @@ function structureDifference(expected: unknown, actual: unknown, path: string): 
     const a = actual as Float32Array;
     if (!ArrayBuffer.isView(actual) || actual.constructor !== expected.constructor) return `${at}: expected a ${expected.constructor.name}`;
     if (a.length !== e.length) return `${at}: ${a.length} entries, expected ${e.length}`;
-    if (a instanceof Float32Array && !a.every(Number.isFinite)) return `${at}: not finite`;
+    if (a instanceof Float32Array && !allFinite(a)) return `${at}: not finite`;
     return null;
   }
   if (Array.isArray(expected)) {
@@ -127,3 +149,9 @@ function structureDifference(expected: unknown, actual: unknown, path: string): 
   return typeof expected === typeof actual && (expected === null) === (actual === null) ? null : `${at}: expected ${expected === null ? 'null' : `a ${typeof expected}`}`;
 }
 
+
+/** A plain loop: every() with a callback is several times slower on a residual of millions of entries. */
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
+  return true;
+}

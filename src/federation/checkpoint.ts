@@ -28,6 +28,8 @@ export interface Checkpoint {
   history: HistoryEntry[];
   /** A run with remote clients: its id, and which clients saved their own state at this round (they hold it; `clients` is empty). */
   remote?: { runId: string; clientsSaved: boolean[] };
+  /** A run with a client store: where the clients' states are (`clients` is empty). */
+  clientStore?: { dir: string };
 }
 
 interface StateFile {
@@ -38,6 +40,7 @@ interface StateFile {
   clients: ClientState[];
   history: HistoryEntry[];
   remote?: { runId: string; clientsSaved: boolean[] };
+  clientStore?: { dir: string };
 }
 
 export function saveCheckpoint(dir: string, c: Checkpoint): string {
@@ -50,6 +53,7 @@ export function saveCheckpoint(dir: string, c: Checkpoint): string {
     clients: c.clients,
     history: c.history,
     ...(c.remote ? { remote: c.remote } : {}),
+    ...(c.clientStore ? { clientStore: c.clientStore } : {}),
   };
   const files = {
     'model.safetensors': encodeSafetensors(m.allTensors(), { round: String(m.round) }),
@@ -79,5 +83,5 @@ export function loadCheckpoint(dir: string, layout: ModelLayout, defense?: Defen
   if (metadata['round'] !== String(state.model.round)) fail(`model.safetensors is of round ${metadata['round']}, state.json of round ${state.model.round}`);
   const ordered = matchLayout(tensors, fullLayout(layout, state.model.momentum), modelFile);
   const model = Replica.fromTensors(layout, ordered, state.model);
-  return { spec: state.spec, model, server: state.server, clients: state.clients, history: state.history, ...(state.remote ? { remote: state.remote } : {}) };
+  return { spec: state.spec, model, server: state.server, clients: state.clients, history: state.history, ...(state.remote ? { remote: state.remote } : {}), ...(state.clientStore ? { clientStore: state.clientStore } : {}) };
 }

@@ -7,7 +7,7 @@ import { BatchSampler, type BatchSamplerState, type Dataset, getBatch } from '..
 import type { AdgpClient, AdgpPending, Defense, DefenseReport } from '../defenses/index.js';
 import { createSgd } from '../optim/index.js';
 import { oneHotLabels, type ModelRunner, updateRunningStats } from '../train/index.js';
-import { Replica, type ModelLayout } from './replica.js';
+import { Replica, type ModelCopy, type ModelLayout } from './replica.js';
 import { commonSetOf, proposalMessage } from './aligned.js';
 import { type SecureTask, SecureUpload } from './secure-client.js';
 import { secureInput } from './secure-vector.js';
@@ -33,6 +33,11 @@ export interface ClientSetup {
   defense: Defense | AdgpClient;
   /** The client's own stream: its sampler and its defense each get a fork. */
   rng: Rng;
+  /**
+   * A client hosted in the server's process (client-host.ts): its model at a round, read from the
+   * server's (which an in-step replica equals bit for bit) instead of a copy of its own.
+   */
+  views?: (round: number) => ModelCopy;
 }
 
 /** Everything a checkpoint needs to bring a client back (the replica comes from the server's model). */
@@ -46,7 +51,7 @@ export interface ClientState {
 
 export class FederatedClient {
   readonly id: number;
-  private replica: Replica | null = null;
+  private replica: ModelCopy | null = null;
   private sampler: BatchSampler;
   private defenseRng: Rng;
   private defenseState: unknown;
@@ -65,7 +70,8 @@ export class FederatedClient {
   }
 
   async sync(message: Uint8Array): Promise<void> {
-    this.replica = Replica.fromSync(message, this.setup.layout, this.id);
+    const views = this.setup.views;
+    this.replica = views ? views(decodeMessage(message, 'sync').control.round) : Replica.fromSync(message, this.setup.layout, this.id);
   }
 
   async broadcast(message: Uint8Array): Promise<void> {
@@ -142,7 +148,7 @@ export class FederatedClient {
   }
 
   /** The gradient at the replica (CL-SGD) or the replica minus the model after local SGD (FedAvg). */
-  private async localWork(replica: Replica, task: FitTask): Promise<LocalWork> {
+  private async localWork(replica: ModelCopy, task: FitTask): Promise<LocalWork> {
     const { data, runner } = this.setup;
     if (task.payload === 'gradient' && task.localSteps !== 1) throw new Error(`client ${this.id}: a gradient payload takes one local step, not ${task.localSteps}`);
     const params = task.payload === 'gradient' ? replica.params : cloneTensors(replica.params);
@@ -171,18 +177,19 @@ export class FederatedClient {
     return { pseudoGrad, buffers, loss: lossSum / examples, examples };
   }
 
-  getState(): ClientState {
+  /** `copy` false: the defense state itself, for a caller that only writes it out before the next round. */
+  getState(copy = true): ClientState {
     return {
       sampler: this.sampler.getState(),
       defenseRng: this.defenseRng.getState(),
-      defense: structuredClone(this.defenseState),
+      defense: copy ? structuredClone(this.defenseState) : this.defenseState,
       replicaRound: this.replica?.round ?? null,
     };
   }
 
   /** The client's state and its replica, for a client that saves itself (a client process of the deployment service). */
   snapshot(): { state: ClientState; replica: Replica | null } {
-    return { state: this.getState(), replica: this.replica };
+    return { state: this.getState(), replica: this.replica instanceof Replica ? this.replica : null };
   }
 
   /** How many training examples this client holds. */
@@ -202,7 +209,9 @@ export class FederatedClient {
     this.defenseState = state.defense;
     // A client in step with the server held exactly the server's model; a stale replica is never
     // read again (the server syncs a client before it trains), so none is kept.
-    this.replica = model && state.replicaRound === model.round ? model.clone() : null;
+    const views = this.setup.views;
+    if (views) this.replica = state.replicaRound === null ? null : views(state.replicaRound);
+    else this.replica = model && state.replicaRound === model.round ? model.clone() : null;
   }
 }
 

@@ -24,4 +24,6 @@ export { fullLayout, type ReplicaMeta } from './replica.js';
 export { aggregateOfSum, BUFFER_RANGE, secureInput, secureLength, type SecureAggregate, type SecureInput } from './secure-vector.js';
 export { SecureRoundFailed, secureSum, type SecureRoundSetup, type SecureStep } from './secure-round.js';
 export { openSecagg, secaggMessage, SecureUpload, type SecureTask } from './secure-client.js';
+export { ClientHost, ModelView, type HostSetup } from './client-host.js';
+export { ClientStore, clientStateFile } from './client-store.js';
 export { clientLevelPrivacy, type ClientLevelPrivacy } from './accounting.js';

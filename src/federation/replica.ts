@@ -5,8 +5,8 @@
 // bit-identical to the server's model without the dense model ever being sent again.
 import { cloneTensors, type TensorList, denseUpdate, densify, type TensorLayout } from '../common/index.js';
 import { createSgd, type Sgd, type SgdOptions, type SgdState } from '../optim/index.js';
-import { WireFormatError } from '../codec/index.js';
-import { decodeMessage, decodeWithTensors, encodeWithTensors, type ControlOf, type SharedPositions } from './wire.js';
+import { readdress, WireFormatError } from '../codec/index.js';
+import { decodeMessage, decodeWithTensors, encodeMessage, encodeWithTensors, type ControlOf, type SharedPositions } from './wire.js';
 
 export interface ModelLayout {
   params: TensorLayout[];
@@ -18,8 +18,18 @@ export function stateLayout(l: ModelLayout): TensorLayout[] {
   return [...l.params, ...l.buffers];
 }
 
-export class Replica {
+/** What a client reads of its model and how it follows the broadcasts: a Replica of its own, or a view of the server's (client-host.ts). */
+export interface ModelCopy {
+  readonly round: number;
+  readonly params: TensorList;
+  readonly buffers: TensorList;
+  applyBroadcast(bytes: Uint8Array, shared?: SharedPositions): unknown;
+}
+
+export class Replica implements ModelCopy {
   private readonly optimizer: Sgd;
+  /** The codec part of this round's sync, encoded once for every client synced in the round (the model changes only through applyBroadcast). */
+  private syncPayload: { round: number; bytes: Uint8Array } | null = null;
 
   constructor(
     readonly layout: ModelLayout,
@@ -74,7 +84,14 @@ export class Replica {
   syncMessage(clientId: number): Uint8Array {
     const m = this.meta;
     const control: ControlOf<'sync'> = { type: 'sync', round: m.round, optimizer: m.optimizer, optimizerStep: m.step, momentum: m.momentum };
-    return encodeWithTensors(control, clientId, 'aggregate', this.allTensors().map((t) => denseUpdate(t.name, t.shape, t.data)));
+    if (this.syncPayload?.round !== m.round) {
+      const bytes = decodeMessage(encodeWithTensors(control, 0, 'aggregate', this.allTensors().map((t) => denseUpdate(t.name, t.shape, t.data))), 'sync').payload;
+      this.syncPayload = { round: m.round, bytes };
+    }
+    const payload = this.syncPayload.bytes;
+    const out = encodeMessage(control, payload);
+    readdress(out.subarray(out.length - payload.length), clientId);
+    return out;
   }
 
   /** A replica from a sync message addressed to `clientId`, at the round the message says. */

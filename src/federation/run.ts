@@ -9,8 +9,12 @@ import { initParams, type Model } from '../models/index.js';
 import { createSgd } from '../optim/index.js';
 import { resumeRefusal, evaluate, ModelRunner } from '../train/index.js';
 import { type HistoryEntry, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { type ClientProxy, FederatedClient, inProcess } from './client.js';
-import { Replica, type ModelLayout } from './replica.js';
+import { type ClientProxy, type ClientState, FederatedClient, inProcess } from './client.js';
+import { ClientHost } from './client-host.js';
+import { ClientStore } from './client-store.js';
+import { checkClientState, freshDefenseState } from './checkpoint-state.js';
+import { Replica, type ModelCopy, type ModelLayout } from './replica.js';
+import { clientsPerRound } from './strategy.js';
 import { FederatedServer } from './server.js';
 import { type RunObjects, type RunParts, runParts } from './parts.js';
 import type { FederatedSpec } from './spec.js';
@@ -36,6 +40,13 @@ export interface RunOptions extends RunObjects {
   broadcaster?: BroadcasterParty;
   /** Checked before each round: true stops the run there (the result holds the rounds done). */
   shouldStop?: () => boolean;
+  /**
+   * Keep the clients' states in this folder (client-store.ts) and in memory only the clients of
+   * recent rounds, so that a round costs what its sampled clients cost. The result is the same.
+   */
+  clientStore?: string;
+  /** With clientStore: how many clients stay in memory between rounds (default: the clients of one round). */
+  clientsInMemory?: number;
 }
 
 /** Clients elsewhere, one proxy per id in order; they keep their state themselves. */
@@ -73,7 +84,10 @@ export interface Federation {
   model: Model;
   runner: ModelRunner;
   layout: ModelLayout;
+  /** Every client, built up front; empty with a client store (`host` holds them) or remote clients. */
   clients: FederatedClient[];
+  /** With a client store: the clients, made when sampled and kept on disk when idle. */
+  host?: ClientHost;
   server: FederatedServer;
   test: Dataset;
   history: HistoryEntry[];
@@ -125,9 +139,9 @@ function checkOwnData(spec: FederatedSpec, d: Dataset, id: number): void {
   if (d.count < 1) throw new Error(`client ${id}: its data (${d.source}) holds no examples`);
 }
 
-function clientOf(parts: RunParts, model: { runner: ModelRunner; layout: ModelLayout }, id: number, ex: ClientExamples, rng: Rng): FederatedClient {
+function clientOf(parts: RunParts, model: { runner: ModelRunner; layout: ModelLayout }, id: number, ex: ClientExamples, rng: Rng, views?: (round: number) => ModelCopy): FederatedClient {
   return new FederatedClient({
-    id, data: ex.data, indices: ex.indices, batchSize: parts.spec.batchSize, runner: model.runner, layout: model.layout, rng, defense: parts.defense(),
+    id, data: ex.data, indices: ex.indices, batchSize: parts.spec.batchSize, runner: model.runner, layout: model.layout, rng, defense: parts.defense(), ...(views ? { views } : {}),
   });
 }
 
@@ -177,7 +191,7 @@ export function createClient(input: FederatedSpec, source: ClientSource, id: num
   return clientOf(parts, { runner: runner ?? new ModelRunner(model), layout }, id, ex, rng ?? clientStream(spec.seed, id));
 }
 
-export type FederationOptions = Pick<RunOptions, 'transport' | 'timeoutMs' | 'remote' | 'clientData' | 'broadcaster' | keyof RunObjects>;
+export type FederationOptions = Pick<RunOptions, 'transport' | 'timeoutMs' | 'remote' | 'clientData' | 'broadcaster' | 'clientStore' | 'clientsInMemory' | keyof RunObjects>;
 
 /**
  * The run's parties before its first round. Built-in parts come by name from the spec; where the
@@ -193,17 +207,42 @@ export function createFederation(input: FederatedSpec, data: RunData, options: F
   const s = streams(spec.seed);
   const remote = options.remote?.proxies;
   if (remote && remote.length !== spec.clients) throw new Error(`federated run: ${remote.length} remote clients for a run of ${spec.clients}`);
-  const clients = remote ? [] : clientExamples(spec, data, s.partition, options.clientData).map((ex, id) => clientOf(parts, { runner, layout }, id, ex, s.nextClient()));
+  const examples = remote ? [] : clientExamples(spec, data, s.partition, options.clientData);
+  let server: FederatedServer | undefined;
+  const host = examples.length > 0 && options.clientStore !== undefined
+    ? hostOf(parts, { runner, layout }, examples, s.nextClient, options, () => server!.model)
+    : undefined;
+  const clients = host ? [] : examples.map((ex, id) => clientOf(parts, { runner, layout }, id, ex, s.nextClient()));
   const strategy = parts.strategy;
   const optimizer = createSgd(strategy.serverOptimizer);
   const initial = new Replica(layout, initParams(model.params, spec.seed), initParams(model.buffers, spec.seed), optimizer.options, optimizer.init(layout.params), 0);
   const wrap = options.transport ?? ((p: ClientProxy) => p);
-  const proxies = remote ?? clients.map((cl) => inProcess(cl));
+  const proxies = remote ?? host?.proxies ?? clients.map((cl) => inProcess(cl));
   const broadcaster = spec.defense.name !== ADGP ? undefined : options.broadcaster ?? broadcasterParty(layout.params, broadcasterOptionsOf(spec.defense.options));
   const sa = spec.secureAggregation;
   const secure = sa && { ...sa, fullBatch: spec.batchSize * spec.localSteps };
-  const server = new FederatedServer({ layout, model: initial, strategy, clients: proxies.map(wrap), rng: s.server, timeoutMs: options.timeoutMs, broadcaster, secure });
-  return { spec, model, runner, layout, clients, server, test: data.test, history: [] };
+  server = new FederatedServer({ layout, model: initial, strategy, clients: proxies.map(wrap), rng: s.server, timeoutMs: options.timeoutMs, broadcaster, secure });
+  return { spec, model, runner, layout, clients, ...(host ? { host } : {}), server, test: data.test, history: [] };
+}
+
+/** The clients of a run with a client store: each made when first sampled, from its stream of the run's fixed order. */
+function hostOf(
+  parts: RunParts, model: { runner: ModelRunner; layout: ModelLayout }, examples: readonly ClientExamples[], nextClient: () => Rng,
+  options: FederationOptions, serverModel: () => Replica,
+): ClientHost {
+  const spec = parts.spec;
+  const streamStates = examples.map(() => nextClient().getState());
+  let fresh: unknown;
+  const capacity = options.clientsInMemory ?? clientsPerRound(spec.clients, spec.fraction);
+  if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`federated run: clientsInMemory must be a positive integer, got ${capacity}`);
+  return new ClientHost({
+    clients: examples.length,
+    make: (id, views) => clientOf(parts, model, id, examples[id]!, Rng.fromState(streamStates[id]!), views),
+    store: new ClientStore(options.clientStore!),
+    capacity,
+    model: serverModel,
+    check: (raw, round, fail) => checkClientState(raw, spec, (fresh ??= freshDefenseState(spec, model.layout, options.defense)), round, fail) as ClientState,
+  });
 }
 
 /** Runs (or resumes) the rounds of `spec` and evaluates the server's model. */
@@ -214,27 +253,40 @@ export async function runFederated(spec: FederatedSpec, data: RunData, options: 
   }
   let fed = createFederation(spec, data, options);
   if (options.resume) fed = resumeFrom(fed, options.resume, remote, options.defense);
+  else fed.host?.store.claim(fed.spec, false);
   remote?.ready?.(fed.server);
   const { server, runner, test, history } = fed;
   const s = fed.spec;
   const every = options.checkpointEvery ?? 10;
   let final = { accuracy: NaN, loss: NaN };
-  for (let round = server.model.round + 1; round <= s.rounds; round++) {
-    if (options.shouldStop?.()) break;
-    const entry: HistoryEntry = await server.runRound();
-    if ((s.evalEvery > 0 && round % s.evalEvery === 0) || round === s.rounds) {
-      final = await evaluate(runner, server.model.params, server.model.buffers, test, 500, s.testLimit);
-      entry.testAccuracy = final.accuracy;
-      entry.testLoss = final.loss;
+  try {
+    for (let round = server.model.round + 1; round <= s.rounds; round++) {
+      if (options.shouldStop?.()) break;
+      const entry: HistoryEntry = await server.runRound();
+      fed.host?.throwFault();
+      if ((s.evalEvery > 0 && round % s.evalEvery === 0) || round === s.rounds) {
+        final = await evaluate(runner, server.model.params, server.model.buffers, test, 500, s.testLimit);
+        entry.testAccuracy = final.accuracy;
+        entry.testLoss = final.loss;
+      }
+      history.push(entry);
+      if (options.checkpoint && (round % every === 0 || round === s.rounds)) {
+        // Remote clients save theirs first: a server checkpoint never names a client state that is not on disk.
+        const saved = remote ? { runId: remote.runId, clientsSaved: await remote.saveStates!(round) } : undefined;
+        // Likewise the client store: every client's state of this round is on disk before the checkpoint names the store.
+        await fed.host?.flush(round);
+        const clientStore = fed.host ? { dir: fed.host.store.dir } : undefined;
+        saveCheckpoint(options.checkpoint, { spec: s, model: server.model, server: server.getState(), clients: fed.clients.map((c) => c.getState()), history, remote: saved, clientStore });
+      }
+      options.onRound?.(entry, s.rounds);
     }
-    history.push(entry);
-    if (options.checkpoint && (round % every === 0 || round === s.rounds)) {
-      // Remote clients save theirs first: a server checkpoint never names a client state that is not on disk.
-      const saved = remote ? { runId: remote.runId, clientsSaved: await remote.saveStates!(round) } : undefined;
-      saveCheckpoint(options.checkpoint, { spec: s, model: server.model, server: server.getState(), clients: fed.clients.map((c) => c.getState()), history, remote: saved });
-    }
-    options.onRound?.(entry, s.rounds);
+  } catch (e) {
+    // A failed run leaves its store's queued files written (a resume ignores those after its checkpoint).
+    await fed.host?.store.settled().catch(() => undefined);
+    throw e;
   }
+  // The store ends holding every client's last state.
+  await fed.host?.flush(server.model.round);
   if (Number.isNaN(final.accuracy)) {
     // A resumed run that had already finished, or one stopped early: evaluate the model it holds.
     final = await evaluate(runner, server.model.params, server.model.buffers, test, 500, s.testLimit);
@@ -255,6 +307,14 @@ function resumeFrom(fed: Federation, dir: string, remote?: RemoteClients, defens
     if (!cp.remote) throw new Error(`cannot resume from ${dir}: it holds the clients' states itself (a run in one process), not a run with remote clients`);
     if (cp.remote.runId !== remote.runId) throw new Error(`cannot resume from ${dir}: it is of run ${cp.remote.runId}, not ${remote.runId}`);
     fed.server.restore(cp.server, cp.model);
+    return { ...fed, history: cp.history };
+  }
+  if (cp.clientStore && !fed.host) throw new Error(`cannot resume from ${dir}: its clients' states are in the client store ${cp.clientStore.dir}; resume with that store (--client-store ${cp.clientStore.dir})`);
+  if (fed.host) {
+    // A checkpoint that kept the clients' states itself moves them into a new store.
+    fed.host.store.claim(fed.spec, cp.clientStore !== undefined);
+    fed.server.restore(cp.server, cp.model);
+    fed.host.resume(cp.model.round, cp.server.inSync, cp.clientStore ? undefined : cp.clients);
     return { ...fed, history: cp.history };
   }
   if (cp.clients.length !== fed.clients.length) throw new Error(`cannot resume from ${dir}: ${cp.clients.length} client states for ${fed.clients.length} clients`);

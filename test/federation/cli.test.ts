@@ -1,7 +1,7 @@
 // `dgp train` as a user meets it: bad options fail with one line naming the option, and a few
 // rounds of DGP on a slice of real MNIST go through the same code as the command.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -46,6 +46,7 @@ describe('dgp train options', () => {
     ['--clients 4 --algorithm clsgd --local-steps 3', /^invalid --local-steps: CL-SGD sends one gradient per round/],
     ['--clients 4 --optimizer adam', /^invalid --optimizer: federated training steps the server model with SGD/],
     ['--clients 4 --checkpoint-every 5', /^invalid --checkpoint-every: needs --checkpoint DIR/],
+    ['--client-store /tmp/x', /^invalid --client-store: is for federated training/],
   ];
   for (const [argv, want] of cases) {
     it(argv, () => assert.match(usageError(argv), want));
@@ -91,6 +92,26 @@ describe('dgp train, per-model recipes', () => {
 });
 
 describe('dgp train, federated, on real MNIST', () => {
+  it('--client-store gives the same run as clients in memory, and leaves a file per client sampled', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dgp-cli-store-'));
+    try {
+      const argv = '--model mlp --clients 40 --fraction 0.1 --batch-size 4 --rounds 6 --schedule constant --defense dgp --train-limit 400 --test-limit 200';
+      const runs = [];
+      for (const extra of ['', ` --client-store ${join(dir, 'store')}`]) {
+        const json = join(dir, `run${runs.length}.json`);
+        await trainCommand.run(parse(`${argv} --json ${json}${extra}`));
+        runs.push(JSON.parse(readFileSync(json, 'utf8')));
+      }
+      assert.deepEqual(runs[1].history, runs[0].history);
+      assert.equal(runs[1].testAccuracy, runs[0].testAccuracy);
+      assert.deepEqual(runs[1].spec, runs[0].spec, 'the store is no part of the spec');
+      const sampled = new Set(runs[0].history.flatMap((e: { sampled: number[] }) => e.sampled));
+      assert.equal(readdirSync(join(dir, 'store')).filter((f) => f.endsWith('.safetensors')).length, sampled.size);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('20 rounds of DGP on 2,000 images: bytes as designed, accuracy well above chance', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dgp-cli-'));
     try {

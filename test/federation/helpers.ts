@@ -1,8 +1,9 @@
 // Small synthetic data sets and specs, so the federation tests run in seconds without MNIST.
+import assert from 'node:assert/strict';
 import { Rng } from '../../src/common/rng.js';
 import type { DatasetSplits } from '../../src/data/index.js';
 import { makeDataset } from '../../src/data/types.js';
-import type { FederatedSpec } from '../../src/federation/index.js';
+import type { FederatedResult, FederatedSpec } from '../../src/federation/index.js';
 
 /** 1x8x8 images whose class sets a bright row, plus noise: learnable in a few steps. */
 export function syntheticSplits(trainCount = 240, testCount = 100, seed = 1): DatasetSplits {
@@ -42,4 +43,16 @@ export function spec(overrides: Partial<FederatedSpec> = {}): FederatedSpec {
     evalEvery: 0,
     ...overrides,
   };
+}
+
+/** The whole result of two runs, bit for bit: every history entry, the final weights and buffers, the bytes. */
+export function assertSameRun(got: FederatedResult, want: FederatedResult): void {
+  assert.equal(got.history.length, want.spec.rounds);
+  assert.deepEqual(got.history, want.history);
+  assert.deepEqual(got.params, want.params);
+  assert.deepEqual(got.buffers, want.buffers);
+  assert.deepEqual(got.bytesUp, want.bytesUp);
+  assert.deepEqual(got.bytesDown, want.bytesDown);
+  assert.equal(got.testAccuracy, want.testAccuracy);
+  assert.equal(got.testLoss, want.testLoss);
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runFederated, type FederatedResult, type FederatedSpec } from '../../src/federation/index.js';
-import { spec, syntheticSplits } from './helpers.js';
+import { assertSameRun, spec, syntheticSplits } from './helpers.js';
 
 const data = syntheticSplits();
 // Sampling, a defense drawing random numbers, error feedback and FedAvg all carry state across rounds.
@@ -39,18 +39,6 @@ describe('checkpoint and resume', () => {
     const resumed = await runFederated(run, data, { resume: cp, checkpoint: cp, checkpointEvery: 2, onRound: (e) => ran.push(e.round) });
     assert.deepEqual(ran, [5, 6], 'the resumed run starts after the checkpoint\'s round 4');
     return resumed;
-  }
-
-  /** The whole result of two runs, bit for bit: every history entry, the final weights and buffers, the bytes. */
-  function assertSameRun(got: FederatedResult, want: FederatedResult): void {
-    assert.equal(got.history.length, want.spec.rounds);
-    assert.deepEqual(got.history, want.history);
-    assert.deepEqual(got.params, want.params);
-    assert.deepEqual(got.buffers, want.buffers);
-    assert.deepEqual(got.bytesUp, want.bytesUp);
-    assert.deepEqual(got.bytesDown, want.bytesDown);
-    assert.equal(got.testAccuracy, want.testAccuracy);
-    assert.equal(got.testLoss, want.testLoss);
   }
 
   it('a run interrupted after round 5 and resumed from round 4 repeats the uninterrupted history exactly', async () => {
