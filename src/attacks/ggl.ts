@@ -52,10 +52,9 @@ function clipAll(g: Sym[], bound: number): Sym[] {
 export class GglProblem {
   readonly shape: [number, number, number, number];
   readonly latent: number;
-  private readonly consts: Input[];
-  private readonly labelInput: Input;
-  private readonly withGrad: Compiled;
-  private readonly valueOnly: Compiled;
+  /** The one-hot labels, then the constants in the traced order (victim parameters, target, masks, running statistics, generator). */
+  private readonly fixed: Input[];
+  private readonly fns: { withGrad: Compiled; valueOnly: Compiled };
 
   constructor(
     readonly threat: ThreatModel,
@@ -77,8 +76,8 @@ export class GglProblem {
     const masks = spec.maskAware ? sentMasks(threat) : [];
     const running = evalBn ? threat.buffers! : [];
     const asInputs = (l: TensorList) => l.map((t) => ({ data: t.data, shape: t.shape }));
-    this.consts = [...asInputs(threat.params), ...asInputs(observedGradient(threat)), ...asInputs(masks), ...asInputs(running), ...asInputs(prior.params)];
-    this.labelInput = { data: oneHot(labels, data.numClasses), shape: [batch, data.numClasses] };
+    const labelInput = { data: oneHot(labels, data.numClasses), shape: [batch, data.numClasses] };
+    this.fixed = [labelInput, ...asInputs(threat.params), ...asInputs(observedGradient(threat)), ...asInputs(masks), ...asInputs(running), ...asInputs(prior.params)];
     const np = model.params.length;
     const nm = masks.length;
     const nb = running.length;
@@ -97,14 +96,15 @@ export class GglProblem {
       const shell = sub(mean(mul(z, z)), 1);
       return { match, total: spec.latentWeight > 0 ? add(match, mul(mul(shell, shell), spec.latentWeight)) : match };
     };
-    this.withGrad = compile((z: Sym, lab: Sym, ...rest: Sym[]) => {
-      const { total, match } = objective(z, lab, rest);
-      return [total, match, ...grad(total, [z])];
-    }, { name: `${model.name}.ggl.${spec.objective}` });
-    this.valueOnly = compile((z: Sym, lab: Sym, ...rest: Sym[]) => {
-      const { total, match } = objective(z, lab, rest);
-      return [total, match];
-    }, { name: `${model.name}.ggl.${spec.objective}.value` });
+    const traced = (withGrad: boolean) =>
+      compile(
+        (z: Sym, lab: Sym, ...rest: Sym[]) => {
+          const { total, match } = objective(z, lab, rest);
+          return withGrad ? [total, match, ...grad(total, [z])] : [total, match];
+        },
+        { name: `${model.name}.ggl.${spec.objective}${withGrad ? '' : '.value'}` },
+      );
+    this.fns = { withGrad: traced(true), valueOnly: traced(false) };
   }
 
   private zInput(z: Float32Array): Input {
@@ -112,12 +112,12 @@ export class GglProblem {
   }
 
   async valueAndGrad(z: Float32Array): Promise<{ loss: number; match: number; gz: Float32Array }> {
-    const out = await this.withGrad.run([this.zInput(z), this.labelInput, ...this.consts]);
+    const out = await this.fns.withGrad.run([this.zInput(z), ...this.fixed]);
     return { loss: out[0]![0]!, match: out[1]![0]!, gz: out[2]! };
   }
 
   async value(z: Float32Array): Promise<{ loss: number; match: number }> {
-    const out = await this.valueOnly.run([this.zInput(z), this.labelInput, ...this.consts]);
+    const out = await this.fns.valueOnly.run([this.zInput(z), ...this.fixed]);
     return { loss: out[0]![0]!, match: out[1]![0]! };
   }
 
@@ -134,7 +134,7 @@ export class GglProblem {
   }
 
   release(): void {
-    this.withGrad.release();
-    this.valueOnly.release();
+    this.fns.withGrad.release();
+    this.fns.valueOnly.release();
   }
 }
