@@ -107,14 +107,14 @@ const schema = z
 export type AttackCommandOptions = z.infer<typeof schema>;
 
 /** --prior goes with the GGL attacks, and they need it. */
-export function priorFlag(o: { attack?: string; attacks?: readonly string[]; prior?: string }, ctx: z.RefinementCtx): void {
-  const names = o.attacks ?? (o.attack !== undefined ? [o.attack] : []);
-  const ggl = names.filter((a) => a.startsWith('ggl'));
-  if (ggl.length > 0 && o.prior === undefined) ctx.addIssue({ code: 'custom', path: ['prior'], message: `is needed by ${ggl.join(', ')}: a generative prior made by dgp train-prior` });
-  if (ggl.length === 0 && o.prior !== undefined) ctx.addIssue({ code: 'custom', path: ['prior'], message: `is for the ggl attacks, not ${names.join(', ')}` });
+function priorFlag(o: { attack?: unknown; prior?: string }, ctx: z.RefinementCtx): void {
+  if (typeof o.attack !== 'string') return; // a bad --attack has its own message
+  const ggl = o.attack.startsWith('ggl');
+  if (ggl && o.prior === undefined) ctx.addIssue({ code: 'custom', path: ['prior'], message: `is needed by ${o.attack}: a generative prior made by dgp train-prior` });
+  if (!ggl && o.prior !== undefined) ctx.addIssue({ code: 'custom', path: ['prior'], message: `is for the ggl attacks, not ${o.attack}` });
 }
 
-export const priorOption: OptionSpec = { type: 'string', description: 'ggl attacks: the generative prior (.safetensors from dgp train-prior)' };
+const priorOption: OptionSpec = { type: 'string', description: 'ggl attacks: the generative prior (.safetensors from dgp train-prior)' };
 
 /** The data set by the one rule of every command (data.ts). */
 export async function loadData(name: 'cifar10' | 'mnist', dataDir?: string, command = 'client'): Promise<DatasetSplits> {

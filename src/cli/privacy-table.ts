@@ -95,7 +95,8 @@ const schema = z.object({
   lpipsWeights: z.string().optional(),
 }).superRefine((o, ctx) => {
   if (o.images % o.batch !== 0) ctx.addIssue({ code: 'custom', path: ['images'], message: `must be a multiple of --batch (${o.batch})` });
-  if (o.attacks.includes('ggl') !== (o.prior !== undefined)) ctx.addIssue({ code: 'custom', path: ['prior'], message: o.prior === undefined ? 'is needed by the ggl rows: a CIFAR-10 prior made by dgp train-prior' : 'is for the ggl rows: add ggl to --attacks' });
+  // The refinement also runs when --attacks itself failed to parse (then not a list): leave that to its own message.
+  if (Array.isArray(o.attacks) && o.attacks.includes('ggl') !== (o.prior !== undefined)) ctx.addIssue({ code: 'custom', path: ['prior'], message: o.prior === undefined ? 'is needed by the ggl rows: a CIFAR-10 prior made by dgp train-prior' : 'is for the ggl rows: add ggl to --attacks' });
 });
 
 type Options = z.infer<typeof schema>;
