@@ -3,7 +3,7 @@
 // makes the threat models, the attack sees only those, the scorer alone reads the ground truth.
 import type { DatasetSplits } from '../data/index.js';
 import { createDefense, type Defense } from '../defenses/index.js';
-import type { Model } from '../models/index.js';
+import type { GenerativePrior, Model } from '../models/index.js';
 import { ADGP } from '../defenses/index.js';
 import { type AttackCase, type BatchNormMode, buildCase, type ModelState } from './case.js';
 import { buildRoundCases } from './round.js';
@@ -37,6 +37,8 @@ export interface ExperimentSpec {
   tv?: number;
   /** Whether the attacker knows the labels (default: no; DLG optimises them, the others recover them). */
   knowLabels?: boolean;
+  /** GGL's generative prior (the ggl attacks need one). */
+  prior?: GenerativePrior;
   /** Robbing the Fed's imprint bins. */
   bins?: number;
   /** LPIPS: an open backend scores every reconstruction; otherwise the records say why not. */
@@ -159,6 +161,8 @@ export async function runExperiment(spec: ExperimentSpec): Promise<ExperimentRes
         onTrace: spec.onTrace && ((t, v) => spec.onTrace!(n, t, v)),
         traceEvery: spec.traceEvery,
         snapshots: spec.snapshots?.(n),
+        prior: spec.prior,
+        knownDefense: { name: typeof spec.defense === 'string' ? spec.defense : spec.defense.name, options: defenseOptions },
       });
       const { record, score } = scoreAttack(c, result, (performance.now() - started) / 1000);
       if (spec.lpips && isLpipsBackend(spec.lpips)) {

@@ -16,3 +16,6 @@ export { learningRate, type Schedule } from '../optim/index.js';
 export { bnPrior, cosineMatching, forwardAndGradients, l2Matching, parameterGradients } from './objectives.js';
 export { type AttackRecord, scoreAttack } from './evaluate.js';
 export { type ExperimentResult, type ExperimentSpec, type ExperimentSummary, runExperiment } from './experiment.js';
+export { adaptiveSpec, GglProblem, type GglSpec } from './ggl.js';
+export { adamSearch, cmaesSearch, GGL_ATTACKS, GGL_LATENT_WEIGHT, GGL_SEARCHES, gglAttack, type GglSearch, type SearchResult } from './ggl-attack.js';
+export { cmaes, type CmaesOptions, type CmaesResult, symmetricEigen } from './cmaes.js';

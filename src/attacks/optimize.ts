@@ -1,7 +1,7 @@
 // Drives a matching problem to a reconstruction: seeded random starts, L-BFGS or Adam, restarts
 // kept or merged. Restarts run in lock-step so that a consensus across them (GradInversion's group
 // consistency) is available at every step; without it they are simply independent runs.
-import { Rng } from '../common/index.js';
+import { randn, Rng } from '../common/index.js';
 import { learningRate, type Schedule } from '../optim/index.js';
 import { adamHyper } from './adam.js';
 import { lbfgs, type LbfgsOptions } from './lbfgs.js';
@@ -59,11 +59,7 @@ export interface OptimizeResult {
   evaluations: number;
 }
 
-export function randn(n: number, rng: Rng): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal();
-  return a;
-}
+export { randn };
 
 /** Restart r starts from its own stream, so adding restarts never changes the earlier ones. */
 function initial(problem: MatchingProblem, o: OptimizeOptions, r: number): Candidate {

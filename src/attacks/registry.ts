@@ -1,5 +1,6 @@
 // Attacks by name, for the command line and the privacy table. Every optimisation attack has a
 // `-mask` twin that matches only the coordinates a sparse update carried.
+import { GGL_ATTACKS } from './ggl-attack.js';
 import { imprintReadout } from './imprint.js';
 import { matchingAttack, MATCHING_ATTACKS } from './optimization.js';
 import type { Attack } from './types.js';
@@ -18,6 +19,7 @@ for (const def of MATCHING_ATTACKS) {
   ATTACKS.set(`${def.name}-mask`, matchingAttack(def, true));
 }
 ATTACKS.set(ROBBING_THE_FED.name, ROBBING_THE_FED);
+for (const a of GGL_ATTACKS) ATTACKS.set(a.name, a);
 
 export const ATTACK_NAMES: readonly string[] = [...ATTACKS.keys()];
 

@@ -1,5 +1,6 @@
 // What every attack is: a name, what it needs from the threat model, and a function from that
 // threat model to a reconstruction. Scoring is not an attack's business (see evaluate.ts).
+import type { GenerativePrior } from '../models/index.js';
 import type { SnapshotStore } from './optimize.js';
 import type { Need, ThreatModel } from './threat.js';
 
@@ -16,6 +17,10 @@ export interface AttackOptions {
   traceEvery?: number;
   /** Adam attacks: snapshots of the run, so an interrupted case resumes where it stopped. */
   snapshots?: SnapshotStore;
+  /** GGL: the generative prior whose latent space the attack searches (dgp train-prior). */
+  prior?: GenerativePrior;
+  /** The defense as the attacker knows it, name and options (adaptive attacks replay it). */
+  knownDefense?: { name: string; options?: Record<string, unknown> };
 }
 
 export interface AttackResult {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { BATCH_NORM_MODES, type BatchNormMode, modelAtRound, type ExperimentResult, runExperiment, ATTACK_NAMES } from '../attacks/index.js';
 import type { DatasetSplits } from '../data/index.js';
 import { defenseFromFlags, defenseOptions, defenseShape, precodeOf } from './run-options.js';
-import { createModel, MODEL_NAMES, type Model } from '../models/index.js';
+import { createModel, loadPrior, MODEL_NAMES, type Model } from '../models/index.js';
 import { type LpipsBackend, type LpipsNotComputed, openLpips, alexnetLpips } from '../metrics/index.js';
 import { ProgressBar, writeImageGrid } from '../report/index.js';
 import { type Command, int, num, type OptionSpec } from './args.js';
@@ -93,16 +93,28 @@ const schema = z
     bins: int().min(2).default(64),
     modelFile: z.string().optional(),
     modelRound: int().min(0).optional(),
+    prior: z.string().optional(),
     out: z.string(),
   })
   .superRefine((o, ctx) => {
     defenseFromFlags(o, ctx);
+    priorFlag(o, ctx);
     if (o.modelFile !== undefined && o.round !== 0) ctx.addIssue({ code: 'custom', path: ['round'], message: `trains a fresh model for R steps; with --model-file (${o.modelFile}) the model is the file's, at the round it records` });
     if (o.modelRound !== undefined && o.modelFile === undefined) ctx.addIssue({ code: 'custom', path: ['modelRound'], message: 'only says the round of a --model-file whose metadata does not' });
     if (o.defense === 'adgp') ctx.addIssue({ code: 'custom', path: ['defense'], message: 'adgp is a protocol between clients and a broadcaster; attack one client\'s update under dgp instead' });
   });
 
 export type AttackCommandOptions = z.infer<typeof schema>;
+
+/** --prior goes with the GGL attacks, and they need it. */
+function priorFlag(o: { attack?: unknown; prior?: string }, ctx: z.RefinementCtx): void {
+  if (typeof o.attack !== 'string') return; // a bad --attack has its own message
+  const ggl = o.attack.startsWith('ggl');
+  if (ggl && o.prior === undefined) ctx.addIssue({ code: 'custom', path: ['prior'], message: `is needed by ${o.attack}: a generative prior made by dgp train-prior` });
+  if (!ggl && o.prior !== undefined) ctx.addIssue({ code: 'custom', path: ['prior'], message: `is for the ggl attacks, not ${o.attack}` });
+}
+
+const priorOption: OptionSpec = { type: 'string', description: 'ggl attacks: the generative prior (.safetensors from dgp train-prior)' };
 
 /** The data set by the one rule of every command (data.ts). */
 export async function loadData(name: 'cifar10' | 'mnist', dataDir?: string, command = 'client'): Promise<DatasetSplits> {
@@ -148,6 +160,7 @@ export const attackCommand: Command<typeof schema> = {
       description: 'attack this model instead of a fresh one: a file from dgp train --save, a checkpoint folder (dgp train --checkpoint DIR, federated or centralised) or its model.safetensors; the result records its round or step',
     },
     'model-round': { type: 'string', description: 'the round of a --model-file whose metadata does not record one' },
+    prior: priorOption,
     out: { type: 'string', description: 'output folder for attack.png and attack.json' },
   },
   schema,
@@ -176,6 +189,7 @@ export const attackCommand: Command<typeof schema> = {
       knowLabels: o.knowLabels,
       bins: o.bins,
       tv: o.tv,
+      prior: o.prior !== undefined ? loadPrior(o.prior) : undefined,
       batchNorm: o.batchNorm,
       store: resume.cases,
       snapshots: resume.snapshots,

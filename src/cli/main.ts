@@ -9,10 +9,11 @@ import { workerCommand } from './worker.js';
 import { compareCommand } from './compare.js';
 import { privacyTableCommand } from './privacy-table.js';
 import { trainCommand } from './train.js';
+import { trainPriorCommand } from './train-prior.js';
 import { toolInfo } from './result.js';
 import { reportCommand } from './report.js';
 
-const commands: Command[] = [trainCommand, compareCommand, attackCommand, privacyTableCommand, reportCommand, serveCommand, clientCommand, workerCommand, broadcasterCommand, certsCommand, credentialsCommand];
+const commands: Command[] = [trainCommand, trainPriorCommand, compareCommand, attackCommand, privacyTableCommand, reportCommand, serveCommand, clientCommand, workerCommand, broadcasterCommand, certsCommand, credentialsCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

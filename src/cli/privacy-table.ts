@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { modelAtRound, type ModelState, type ExperimentSummary, runExperiment, INVERTING_GRADIENTS, settingsFor } from '../attacks/index.js';
 import { getBatch } from '../data/index.js';
 import { isLpipsBackend, scoreReconstruction } from '../metrics/index.js';
-import type { Model } from '../models/index.js';
+import { loadPrior, type Model } from '../models/index.js';
 import { markdownTable, privacyFigure, ProgressBar, writeLinePlot } from '../report/index.js';
 import { type Command, int, nameList, num, numberList } from './args.js';
 import { resultHead, withDefenseDefaults, writeResult } from './result.js';
@@ -19,7 +19,7 @@ import { dataOptions, dataShape, openDataset } from './data.js';
 import { resumeFiles } from './resume-files.js';
 
 /** The attack families a table can have rows of (each plain, and mask-aware where that differs). */
-export const ATTACK_FAMILIES = ['dlg', 'ig', 'rtf'] as const;
+export const ATTACK_FAMILIES = ['dlg', 'ig', 'rtf', 'ggl'] as const;
 
 /** The row groups a table can have (--defenses). */
 export const DEFENSE_ROWS = ['none', 'dgp', 'topk', 'dp', 'precode', 'outpost', 'adgp', 'adgp-secure', 'none-secure'] as const;
@@ -86,12 +86,17 @@ const schema = z.object({
   clip: num().positive().default(100),
   noiseMultiplier: numberList().default('1e-4,1e-3'),
   attacks: nameList(ATTACK_FAMILIES).default('dlg,ig,rtf'),
+  prior: z.string().optional(),
+  gglIterations: int().positive().default(400),
+  gglRestarts: int().positive().default(2),
   defenses: nameList(DEFENSE_ROWS).default(DEFAULT_ROWS),
   roundClients: int().min(2).max(255).default(10),
   ...dataShape,
   lpipsWeights: z.string().optional(),
 }).superRefine((o, ctx) => {
   if (o.images % o.batch !== 0) ctx.addIssue({ code: 'custom', path: ['images'], message: `must be a multiple of --batch (${o.batch})` });
+  // The refinement also runs when --attacks itself failed to parse (then not a list): leave that to its own message.
+  if (Array.isArray(o.attacks) && o.attacks.includes('ggl') !== (o.prior !== undefined)) ctx.addIssue({ code: 'custom', path: ['prior'], message: o.prior === undefined ? 'is needed by the ggl rows: a CIFAR-10 prior made by dgp train-prior' : 'is for the ggl rows: add ggl to --attacks' });
 });
 
 type Options = z.infer<typeof schema>;
@@ -135,7 +140,7 @@ function rowKey(o: Options, p: { attack: string; model: Model; defense: DefenseR
   return JSON.stringify({
     attack: p.attack, model: p.model.name, width: p.width, defense: p.defense.name, defenseOptions: effectiveDefenseOptions(p.defense.name, p.defense.options), precode: p.defense.precode ?? null,
     iterations: p.iterations, restarts: p.restarts, tv: p.tv ?? null, batchNorm: o.batchNorm, first: o.first, batch: o.batch, round: o.round, seed: o.seed, bins: 64,
-    lpips: o.lpipsWeights ?? null, data,
+    lpips: o.lpipsWeights ?? null, data, prior: p.attack.startsWith('ggl') ? (o.prior ?? null) : null,
   });
 }
 
@@ -171,7 +176,10 @@ export const privacyTableCommand: Command<typeof schema> = {
     'dp-clip': { type: 'string', description: '', aliasOf: 'clip' },
     'dp-low': { type: 'string', description: '', removed: 'the DP rows\' noise multipliers are now one list, --noise-multiplier LOW,HIGH (default 1e-4,1e-3)' },
     'dp-high': { type: 'string', description: '', removed: 'the DP rows\' noise multipliers are now one list, --noise-multiplier LOW,HIGH (default 1e-4,1e-3)' },
-    attacks: { type: 'string', description: `attack families, comma-separated: ${ATTACK_FAMILIES.join(', ')} (rtf: Robbing the Fed, analytic: no mask-aware twin, a malicious server)`, default: 'dlg,ig,rtf' },
+    attacks: { type: 'string', description: `attack families, comma-separated: ${ATTACK_FAMILIES.join(', ')} (rtf: Robbing the Fed, analytic: no mask-aware twin, a malicious server; ggl: Generative Gradient Leakage on the LeNet, needs --prior, its twin is ggl-adaptive)`, default: 'dlg,ig,rtf' },
+    prior: { type: 'string', description: 'ggl rows: the generative prior (a CIFAR-10 prior from dgp train-prior)' },
+    'ggl-iterations': { type: 'string', description: 'GGL: Adam steps on the latent per restart', default: '400' },
+    'ggl-restarts': { type: 'string', description: 'GGL: restarts per image', default: '2' },
     defenses: {
       type: 'string',
       description: `row groups, comma-separated: ${DEFENSE_ROWS.join(', ')} (precode changes the model: a variational bottleneck, dense updates; outpost: Wang et al. 2023; adgp: one round of --round-clients clients, each client's upload attacked; adgp-secure: the same round under secure aggregation, its aggregate attacked; none-secure: the aggregate of the same clients' raw gradients; DLG and IG only)`,
@@ -189,7 +197,9 @@ export const privacyTableCommand: Command<typeof schema> = {
       { key: 'dlg' as const, attack: 'dlg', model: 'lenet' as const, iterations: o.dlgIterations, restarts: 1 },
       { key: 'ig' as const, attack: 'ig', model: o.igModel, iterations: o.igIterations, restarts: o.igRestarts },
       { key: 'rtf' as const, attack: 'rtf', model: 'lenet' as const, iterations: 1, restarts: 1 },
+      { key: 'ggl' as const, attack: 'ggl', model: 'lenet' as const, iterations: o.gglIterations, restarts: o.gglRestarts },
     ].filter((f) => o.attacks.includes(f.key));
+    const prior = o.prior !== undefined ? loadPrior(o.prior) : undefined;
     const rows: Row[] = [];
     const plan: { attack: string; model: Model; state: ModelState; defense: DefenseRow; iterations: number; restarts: number; width: number; tv?: number }[] = [];
     for (const f of families) {
@@ -209,8 +219,10 @@ export const privacyTableCommand: Command<typeof schema> = {
       for (const d of defenses(o)) {
         if (d.round && f.key === 'rtf') continue; // the ADGP rows are of the gradient-matching attacks
         const { model, state } = await modelFor(d.precode);
-        for (const attack of f.key === 'rtf' ? [f.attack] : [f.attack, `${f.attack}-mask`]) {
-          if (attack.endsWith('-mask') && !d.sparse) rows.push({ attack, model: model.name, defense: d.label, sameAs: `${f.attack} (dense update)` });
+        // The twin: mask-aware matching, or for GGL the adaptive attack (which also replays DP's clipping on dense updates).
+        const twin = f.key === 'ggl' ? 'ggl-adaptive' : `${f.attack}-mask`;
+        for (const attack of f.key === 'rtf' ? [f.attack] : [f.attack, twin]) {
+          if (attack === twin && !d.sparse && !(f.key === 'ggl' && d.name === 'dp')) rows.push({ attack, model: model.name, defense: d.label, sameAs: `${f.attack} (dense update)` });
           else plan.push({ attack, model, state, defense: d, iterations: f.iterations, restarts: f.restarts, width, tv });
         }
       }
@@ -241,6 +253,7 @@ export const privacyTableCommand: Command<typeof schema> = {
         restarts: p.restarts,
         tv: p.tv,
         batchNorm: o.batchNorm,
+        prior,
         store: resume.cases,
         snapshots: resume.snapshots,
         lpips,
@@ -254,7 +267,7 @@ export const privacyTableCommand: Command<typeof schema> = {
     }
     bar.finish();
     const familyOrder: string[] = families.map((f) => f.key);
-    const order = (r: Row) => [familyOrder.indexOf(r.attack.split('-')[0]!), defenses(o).findIndex((d) => d.label === r.defense), r.attack.endsWith('-mask') ? 1 : 0];
+    const order = (r: Row) => [familyOrder.indexOf(r.attack.split('-')[0]!), defenses(o).findIndex((d) => d.label === r.defense), /-(mask|adaptive)$/.test(r.attack) ? 1 : 0];
     rows.sort((a, b) => {
       const [x, y] = [order(a), order(b)];
       return x[0]! - y[0]! || x[1]! - y[1]! || x[2]! - y[2]!;
@@ -264,7 +277,7 @@ export const privacyTableCommand: Command<typeof schema> = {
     const batch = getBatch(data.test, Array.from({ length: o.images }, (_, i) => o.first + i), { normalize: true });
     const blank = scoreReconstruction({ truth: batch.x, recon: new Float32Array(batch.x.length), shape: batch.shape, mean: data.test.mean, std: data.test.std, match: 'none' });
     const lastImage = o.first + Math.max(...plan.map((p) => imagesOf(p.defense)), o.images) - 1;
-    const setting = `CIFAR-10 test images ${o.first}-${lastImage} (${source.subset ? 'the bundled subset' : source.dir}), batch ${o.batch}, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${igModelText(o)}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${o.igTv ?? settingsFor(INVERTING_GRADIENTS, o.igModel).spec.tv}, labels recovered from the update (${o.batch === 1 ? 'iDLG rule' : 'bias-corrected counting'}); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent; '≥ 30 dB' counts the images reconstructed to at least 30 dB.${defenses(o).some((d) => d.round) ? ` ADGP and secure-aggregation rows: one round of ${o.roundClients} clients, client k holding test images ${o.first} + ${o.batch}k onwards (${o.batch} each), ADGP's common set voted from their ${o.roundClients} bands; 'each upload': every client's upload at the common set attacked on its own (what a server without secure aggregation reads), scored against its own images; 'aggregate': the mean of the ${o.roundClients} uploads (ADGP's, or with 'none' the raw gradients) as secure aggregation gives it to the server (src/secagg, clip ${DEFAULT_SECURE_CLIP}), attacked as one update of ${o.roundClients * o.batch} images (the attacker knows that count; IG recovers the labels by bias-corrected counting), each reconstruction scored against its best match among all ${o.roundClients * o.batch} images of the round (the attacker's target is any of them)` : ''}. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
+    const setting = `CIFAR-10 test images ${o.first}-${lastImage} (${source.subset ? 'the bundled subset' : source.dir}), batch ${o.batch}, models at round ${o.round} (seed ${o.seed}); DLG: LeNet (DLG init), L-BFGS ${o.dlgIterations} iterations, labels optimised jointly; Inverting Gradients: ${igModelText(o)}, ${o.igIterations} signed-Adam steps x ${o.igRestarts} restart(s), TV ${o.igTv ?? settingsFor(INVERTING_GRADIENTS, o.igModel).spec.tv}, labels recovered from the update (${o.batch === 1 ? 'iDLG rule' : 'bias-corrected counting'}); Robbing the Fed: a 64-bin imprint layer in front of the LeNet (a malicious server), analytic read-out; '-mask' = matches only the coordinates the client sent;${prior ? ` GGL: the LeNet, cosine matching through the generative prior ${o.prior} (${prior.metadata.steps ?? '?'} DCGAN steps on ${prior.metadata.dataset ?? '?'}), Adam on the latent, ${o.gglIterations} steps x ${o.gglRestarts} restart(s); ggl-adaptive replays the defense on its trial gradients (sent positions only; DP: clipped to the bound, L2 matching);` : ''} '≥ 30 dB' counts the images reconstructed to at least 30 dB.${defenses(o).some((d) => d.round) ? ` ADGP and secure-aggregation rows: one round of ${o.roundClients} clients, client k holding test images ${o.first} + ${o.batch}k onwards (${o.batch} each), ADGP's common set voted from their ${o.roundClients} bands; 'each upload': every client's upload at the common set attacked on its own (what a server without secure aggregation reads), scored against its own images; 'aggregate': the mean of the ${o.roundClients} uploads (ADGP's, or with 'none' the raw gradients) as secure aggregation gives it to the server (src/secagg, clip ${DEFAULT_SECURE_CLIP}), attacked as one update of ${o.roundClients * o.batch} images (the attacker knows that count; IG recovers the labels by bias-corrected counting), each reconstruction scored against its best match among all ${o.roundClients * o.batch} images of the round (the attacker's target is any of them)` : ''}. SSIM is the Gaussian-window SSIM; CW-SSIM is breaching's (what the DGP paper reports as SSIM). For scale, the data set's mean colour as the reconstruction scores PSNR ${blank.psnrMean.toFixed(2)} dB, SSIM ${blank.ssim.toFixed(3)}, CW-SSIM ${blank.cwSsim.toFixed(3)}. Run time ${minutes.toFixed(1)} min.`;
     const table = renderTable(rows, isLpipsBackend(lpips));
     writeFileSync(join(o.out, 'table.md'), `${table}\n\n${setting}\n`);
     const head = resultHead('privacy-table', { ...o, defenses: defenses(o).map((d) => ({ label: d.label, defense: d.name, defenseOptions: effectiveDefenseOptions(d.name, d.options), ...(d.precode ? { precode: d.precode } : {}) })) });

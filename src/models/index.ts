@@ -8,7 +8,9 @@ export * from './model.js';
 export { mlp, lenet, convnet, type ConvnetHead } from './simple.js';
 export { resnet18 } from './resnet.js';
 export { precode, type PrecodeOptions } from './precode.js';
+export { dcganDiscriminator, dcganGenerator, type Discriminator, type Generator, type GeneratorOptions } from './generator.js';
 export * from './safetensors.js';
+export { generate, type GenerativePrior, loadPrior, PRIOR_FORMAT, priorMetadata, type PriorMetadata, savePrior } from './prior-file.js';
 
 /** `convnet-flat` is the ConvNet with its last feature map flattened into the linear layer instead of pooled. */
 export const MODEL_NAMES = ['mlp', 'lenet', 'convnet', 'convnet-flat', 'resnet18'] as const;

@@ -1,7 +1,7 @@
 // What a model is: a parameter layout with PyTorch-style initialisers and a forward function over
 // symbolic tensors. Parameters themselves are plain named Float32Arrays (a TensorList).
 import { Rng, type NamedTensor, type TensorList } from '../common/index.js';
-import { add, crossEntropy, type Sym } from '../core/index.js';
+import { abs, add, crossEntropy, exp, log, mul, relu, type Sym } from '../core/index.js';
 
 export type Init =
   | { kind: 'uniform'; bound: number }
@@ -115,4 +115,9 @@ export function bnSpecs(name: string, c: number): { params: ParamSpec[]; buffers
       { name: `${name}.running_var`, shape: [c], init: { kind: 'const', value: 1 } },
     ],
   };
+}
+
+/** softplus(x) = log(1 + e^x), computed as relu(x) + log(1 + e^-|x|) so it never overflows. */
+export function softplus(x: Sym): Sym {
+  return add(relu(x), log(add(exp(mul(abs(x), -1)), 1)));
 }

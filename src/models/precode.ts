@@ -5,8 +5,8 @@
 // model's own last linear layer classifies it. Training adds beta * KL(N(mu, std^2) || N(0, 1)),
 // averaged over the batch, to the loss. Without a noise draw (evaluation, or an attacker who
 // does not know eps) z = mu.
-import { abs, add, exp, linear, log, mean, mul, relu, sliceAxis, square, sub, sum, type Sym } from '../core/index.js';
-import { linearSpecs, type Model, type ParamSpec } from './model.js';
+import { add, linear, log, mean, mul, sliceAxis, square, sub, sum, type Sym } from '../core/index.js';
+import { linearSpecs, type Model, type ParamSpec, softplus } from './model.js';
 
 export interface PrecodeOptions {
   /** Bottleneck width (the paper's K = 256). */
@@ -15,10 +15,6 @@ export interface PrecodeOptions {
   beta?: number;
 }
 
-/** softplus(x) = log(1 + e^x), computed as relu(x) + log(1 + e^-|x|) so it never overflows. */
-function softplus(x: Sym): Sym {
-  return add(relu(x), log(add(exp(mul(abs(x), -1)), 1)));
-}
 
 /** The model with a variational bottleneck before its last linear layer (the last two parameters). */
 export function precode(base: Model, o: PrecodeOptions = {}): Model {

@@ -9,3 +9,4 @@ export {
   resumeRefusal, ROUND_DIR, roundFolderName, savedFolders, specDifference, writeRoundFolder,
   type CheckpointSummary,
 } from './checkpoints.js';
+export { type PriorOptions, trainPrior, type TrainedPrior } from './prior.js';

@@ -42,3 +42,22 @@ test('PRECODE and Outpost rows; a rerun resumes from the kept images instead of 
   assert.deepEqual(['ig__none', 'ig__precode', 'ig__outpost', 'ig-mask__outpost'].map((r) => statSync(join(out, `${r}.cases`, 'case-0.json')).mtimeMs), kept);
   assert.throws(() => parseCommand(privacyTableCommand, ['--out', out, '--defenses', 'none,precod']), /unknown name "precod" \(did you mean precode\?\)/);
 });
+
+test('GGL rows: the adaptive twin is run against sparse updates and DP (whose clipping it replays), not against none; --prior goes with ggl', async () => {
+  const out = join(dir, 'g');
+  const { loadDataset } = await import('../../src/data/index.js');
+  const { trainPrior } = await import('../../src/train/index.js');
+  const { savePrior } = await import('../../src/models/index.js');
+  const cifar = await loadDataset('cifar10', { dataDir: new URL('../../fixtures/cifar10/', import.meta.url).pathname });
+  const prior = join(dir, 'cifar-prior.safetensors');
+  savePrior(prior, await trainPrior(cifar.train, { steps: 2, batchSize: 4, width: 4, latent: 8 }), { dataset: 'cifar10', steps: '2' });
+  const args = ['--out', out, '--images', '1', '--attacks', 'ggl', '--prior', prior, '--ggl-iterations', '3', '--ggl-restarts', '1', '--defenses', 'none,dgp,dp', '--noise-multiplier', '1e-3'];
+  const lines = await quietly(() => privacyTableCommand.run(parseCommand(privacyTableCommand, args)!));
+  const md = readFileSync(join(out, 'table.md'), 'utf8');
+  for (const row of ['| ggl | lenet | none |', '| ggl-adaptive | lenet | none | = ggl (dense update)', '| ggl-adaptive | lenet | DGP', '| ggl-adaptive | lenet | DP σ 0.1 (clip 100) | 1', '| ggl | lenet | DP σ 0.1']) {
+    assert.ok(md.includes(row), `${row} missing from\n${md}`);
+  }
+  assert.ok(lines.some((l) => l.includes('GGL: the LeNet')), 'the setting names the GGL budget');
+  assert.throws(() => parseCommand(privacyTableCommand, ['--out', out, '--attacks', 'ggl']), /--prior.*ggl rows/);
+  assert.throws(() => parseCommand(privacyTableCommand, ['--out', out, '--prior', prior]), /--prior.*add ggl/);
+});
