@@ -100,7 +100,7 @@ export const compareCommand: Command<typeof schema> = {
     const setting = `${base.model.name} on ${base.dataset}, ${base.clients} clients x ${base.batchSize} examples, ${base.rounds} rounds`;
     console.log(comparisonTable(rows));
     console.log(`\n${rows.map((r) => `${r.label}: ${r.seconds.toFixed(0)} s`).join('; ')}`);
-    const head = resultHead('compare', { ...o, defenses: configs.map((c) => ({ label: c.label, defense: c.defense.name, defenseOptions: effectiveDefenseOptions(c.defense.name, c.defense.options), ...(c.precode ? { precode: c.precode } : {}) })) });
+    const head = resultHead('compare', { ...o, defenseRows: configs.map((c) => ({ label: c.label, defense: c.defense.name, defenseOptions: effectiveDefenseOptions(c.defense.name, c.defense.options), ...(c.precode ? { precode: c.precode } : {}) })) });
     const body = { spec: base, data: source, rows };
     if (o.json) writeResult(o.json, head, body);
     if (o.out) {

@@ -29,7 +29,8 @@ export function commandLine(head: Pick<ResultHead, 'command' | 'options'>): stri
     const flag = kebab(key);
     const spec = specs[flag];
     if (cmd && (!spec || spec.aliasOf || spec.removed)) continue;
-    if (value === undefined || value === null || value === false || typeof value === 'object' && !Array.isArray(value)) continue;
+    // Objects (and lists of them, as results written before the rows moved to defenseRows hold) are records, not flags.
+    if (value === undefined || value === null || value === false || (typeof value === 'object' && (!Array.isArray(value) || value.some((v) => typeof v === 'object')))) continue;
     if (value === true) parts.push(`--${flag}`);
     else parts.push(`--${flag} ${Array.isArray(value) ? value.join(',') : String(value)}`);
   }

@@ -81,7 +81,7 @@ test('dgp privacy-table runs every row on a tiny budget and writes the table', a
   const table = JSON.parse(readFileSync(join(out, 'table.json'), 'utf8'));
   assert.equal(table.command, 'privacy-table');
   assert.deepEqual(table.options.attacks, ['dlg']);
-  assert.deepEqual(table.options.defenses.map((d: { defenseOptions: Record<string, unknown> }) => d.defenseOptions), [
+  assert.deepEqual(table.options.defenseRows.map((d: { defenseOptions: Record<string, unknown> }) => d.defenseOptions), [
     { ef: false }, { pTop: 0.05, pKeep: 0.2, tinyTensor: 'send', ef: true }, { fraction: 0.2, ef: true },
     { mechanism: 'gaussian', clip: 100, noiseMultiplier: 1e-4, ef: false }, { mechanism: 'gaussian', clip: 100, noiseMultiplier: 1e-3, ef: false },
     ...[0, 1].map(() => ({ pTop: 0.05, pKeep: 0.2, tinyTensor: 'send', ef: true, protectTop: true, policy: 'vote' })), { ef: false },

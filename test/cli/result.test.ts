@@ -73,9 +73,9 @@ describe('dgp train and dgp compare results', () => {
     await quietly(() => compareCommand.run(o));
     const r = json(out);
     assert.equal(r.command, 'compare');
-    const dp = r.options.defenses.find((d: { defense: string }) => d.defense === 'dp');
+    const dp = r.options.defenseRows.find((d: { defense: string }) => d.defense === 'dp');
     assert.deepEqual(dp.defenseOptions, { mechanism: 'gaussian', clip: 2, noiseMultiplier: 0.5, ef: false });
-    assert.equal(r.options.defenses.find((d: { defense: string }) => d.defense === 'topk').defenseOptions.ef, true);
+    assert.equal(r.options.defenseRows.find((d: { defense: string }) => d.defense === 'topk').defenseOptions.ef, true);
     assert.equal(r.rows.length, 6);
     const old = parseCommand(compareCommand, ['--dp-clip', '3', '--dp-noise', '0.1'])!;
     assert.deepEqual([old.clip, old.noiseMultiplier], [3, 0.1]);

@@ -39,6 +39,8 @@ test('dgp report writes one page; in Chromium every grid image and every figure 
   const html = readFileSync(join(out, 'index.html'), 'utf8');
   assert.ok(!/src="(?!data:)/.test(html), 'the page fetches nothing: every picture is a data: URI');
   assert.match(html, /dgp privacy-table --out [^<]*--images 2/);
+  assert.match(html, /dgp privacy-table --out [^<]*--defenses none,dgp/, 'the command gives the rows as they were asked for');
+  assert.ok(!html.includes('[object Object]'), 'no option rendered as an object');
   assert.match(html, /dgp compare /);
   assert.match(html, /dgp-toolkit 0\.\d+\.\d+, commit/);
   const browser = await launchChromium();
