@@ -5,7 +5,8 @@ import { Rng, randn } from '../common/index.js';
 import { createAdam, learningRate, type Schedule } from '../optim/index.js';
 import { cmaes } from './cmaes.js';
 import { adaptiveSpec, GglProblem, type GglSpec } from './ggl.js';
-import { recoverLabels } from './labels.js';
+import { knownOrRecoveredLabels } from './labels.js';
+import { INVERTING_GRADIENTS } from './optimization.js';
 import { type Need, requireThreat, type ThreatModel } from './threat.js';
 import type { Attack, AttackOptions, AttackResult } from './types.js';
 
@@ -95,12 +96,7 @@ export function gglAttack(kind: 'adam' | 'cmaes', adaptive: boolean): Attack {
       if (!o.prior) throw new Error(`attack ${name} needs a generative prior (dgp attack --prior FILE, made by dgp train-prior)`);
       const batch = threat.batchSize!;
       const notes: string[] = [];
-      let labels = threat.labels;
-      if (!labels) {
-        const strategy = batch === 1 ? 'idlg' : 'bias-corrected';
-        labels = recoverLabels(threat, strategy, batch, o.seed);
-        notes.push(`labels recovered with '${strategy}'`);
-      }
+      const labels = knownOrRecoveredLabels(threat, INVERTING_GRADIENTS.labelStrategy!(batch), o.seed, notes);
       const spec: GglSpec = { objective: 'cosine', maskAware: false, latentWeight: GGL_LATENT_WEIGHT, ...(adaptive ? adaptiveSpec(threat, o.knownDefense) : {}) };
       if (adaptive) notes.push(`replays: ${spec.maskAware ? 'sent positions only' : 'dense update'}${spec.clip !== undefined ? `, clip to ${spec.clip} with L2 matching` : ''}`);
       const s = { ...GGL_SEARCHES[kind], ...(o.iterations !== undefined ? { iterations: o.iterations } : {}), ...(o.restarts !== undefined ? { restarts: o.restarts } : {}) };

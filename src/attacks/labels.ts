@@ -75,6 +75,14 @@ function countDown(score: Float64Array, batch: number, impact: number, labels: n
  *   frequent class (e.g. 2,2,2,5,5 comes back as 2,2,2,2,5).
  * Fewer labels than `batch` (possible only for 'yin') are filled with seeded random classes.
  */
+/** The labels the attacker knows, else those `strategy` recovers from the update (said in `notes`). */
+export function knownOrRecoveredLabels(t: ThreatModel, strategy: LabelStrategy, seed: number, notes: string[]): Int32Array {
+  if (t.labels) return t.labels;
+  const labels = recoverLabels(t, strategy, t.batchSize, seed);
+  notes.push(`labels recovered with '${strategy}'`);
+  return labels;
+}
+
 export function recoverLabels(t: ThreatModel, strategy: LabelStrategy, batch = t.batchSize, seed = 0, meanSoftmax?: ArrayLike<number>): Int32Array {
   if (batch === undefined) requireThreat(`label recovery (${strategy})`, ['batchSize'], t);
   const n = batch!;

@@ -3,7 +3,7 @@
 // papers (and breaching's configs where the papers leave a choice open); iteration counts are
 // smaller defaults sized for two CPU cores, and every one can be raised from the options.
 import type { Schedule } from '../optim/index.js';
-import { argmaxRows, type LabelStrategy, oneHot, recoverLabels } from './labels.js';
+import { argmaxRows, knownOrRecoveredLabels, type LabelStrategy, oneHot } from './labels.js';
 import { MatchingProblem, type MatchingSpec } from './matching.js';
 import { optimize } from './optimize.js';
 import { type Need, requireThreat, type ThreatModel } from './threat.js';
@@ -54,15 +54,7 @@ export function matchingAttack(base: MatchingAttackDef, maskAware = false): Atta
       const batch = threat.batchSize!;
       const joint = def.spec.labelMode === 'joint';
       const notes: string[] = [];
-      let labels: Int32Array | undefined;
-      if (!joint) {
-        if (threat.labels) labels = threat.labels;
-        else {
-          const strategy = def.labelStrategy?.(batch) ?? 'bias-corrected';
-          labels = recoverLabels(threat, strategy, batch, o.seed);
-          notes.push(`labels recovered with '${strategy}'`);
-        }
-      }
+      const labels = joint ? undefined : knownOrRecoveredLabels(threat, def.labelStrategy?.(batch) ?? 'bias-corrected', o.seed, notes);
       const problem = new MatchingProblem(threat, { ...def.spec, maskAware }, batch);
       const r = await optimize(problem, {
         optimizer: def.optimizer,
