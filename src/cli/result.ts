@@ -2,9 +2,10 @@
 // which tool and version made it, from which git commit, when, with which effective options, in
 // which layout (schemaVersion). A result file then says by itself how to make it again.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { effectiveDefenseOptions } from '../defenses/index.js';
+import { writeFileAtomic } from '../files/index.js';
 
 /** Raised when the layout of a result changes (keys renamed or removed, not added). */
 export const RESULT_SCHEMA_VERSION = 1;
@@ -56,9 +57,7 @@ export function withDefenseDefaults<T extends object>(options: T, defense: { nam
 
 /** Writes head and body as one JSON file, atomically (a crash leaves the old file or the new one). */
 export function writeResult(path: string, head: ResultHead, body: Record<string, unknown>): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify({ ...head, ...body }, null, 2)}\n`);
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify({ ...head, ...body }, null, 2)}\n`);
 }
 
 /** Drops undefined and functions, so what is written is what is read back. */

@@ -1,15 +1,10 @@
 // The files behind a resumable experiment: DIR/<name>.cases/ holds case-K.json for every finished
 // case and snap-K.json for the case in progress (its Adam state, every --snapshot-every steps).
 // Each file carries the setting's key; a folder of another setting is refused with its path.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../files/index.js';
 import { type AttackRecord, type CaseStore, type SnapshotStore, snapshotFromJson, snapshotToJson, type StoredCase } from '../attacks/index.js';
-
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 function readKeyed(path: string, key: string): unknown {
   const j = JSON.parse(readFileSync(path, 'utf8')) as { key?: string; value?: unknown };
@@ -41,7 +36,7 @@ export function resumeFiles(dir: string, name: string, key: string, snapshotEver
       return { record: v.record, truth: Float32Array.from(v.truth), recon: Float32Array.from(v.recon) };
     },
     save(k, c: StoredCase) {
-      writeAtomic(casePath(k), JSON.stringify({ key, value: { record: c.record, truth: Array.from(c.truth), recon: Array.from(c.recon) } }));
+      writeFileAtomic(casePath(k), JSON.stringify({ key, value: { record: c.record, truth: Array.from(c.truth), recon: Array.from(c.recon) } }));
       rmSync(snapPath(k), { force: true });
     },
   };
@@ -51,7 +46,7 @@ export function resumeFiles(dir: string, name: string, key: string, snapshotEver
     snapshots: (k) => ({
       every: snapshotEvery,
       load: () => (existsSync(snapPath(k)) ? snapshotFromJson(readKeyed(snapPath(k), key), snapPath(k)) : undefined),
-      save: (s) => writeAtomic(snapPath(k), JSON.stringify({ key, value: snapshotToJson(s) })),
+      save: (s) => writeFileAtomic(snapPath(k), JSON.stringify({ key, value: snapshotToJson(s) })),
     }),
   };
 }

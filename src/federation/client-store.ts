@@ -9,10 +9,11 @@
 // is kept, older ones go as soon as a newer one is written. Writes and removals run in the
 // background (file creation, rename and unlink cost milliseconds each on some disks), one queue per
 // client, and a version not yet on disk is read from memory; `settled` waits for them all.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NamedTensor } from '../common/index.js';
+import { writeFileAtomic, writeFileAtomicAsync } from '../files/index.js';
 import { stateFromJSON, stateToJSON } from '../defenses/index.js';
 import { decodeSafetensors, encodeSafetensors } from '../models/index.js';
 import type { ClientState } from './client.js';
@@ -67,7 +68,7 @@ export class ClientStore {
     const identity = stateToJSON({ format: FORMAT, spec: { ...spec, rounds: 0 } });
     if (!resuming) {
       if (this.clients > 0) throw new Error(`client store ${this.dir}: it holds the states of ${this.clients} clients of another run; a new run needs an empty folder (or --resume the run that wrote them)`);
-      writeAtomic(path, Buffer.from(identity));
+      writeFileAtomic(path, identity);
       return;
     }
     let found: string;
@@ -92,9 +93,7 @@ export class ClientStore {
     const name = clientStateFile(id, round);
     this.unwritten.set(name, bytes);
     this.enqueue(id, async () => {
-      const path = join(this.dir, name);
-      await writeFile(`${path}.tmp-${process.pid}`, bytes);
-      await rename(`${path}.tmp-${process.pid}`, path);
+      await writeFileAtomicAsync(join(this.dir, name), bytes);
       if (this.unwritten.get(name) === bytes) this.unwritten.delete(name);
     });
     const rounds = this.rounds(id).filter((r) => r !== round);
@@ -204,12 +203,6 @@ export class ClientStore {
     if (!r) this.versions.set(id, (r = []));
     return r;
   }
-}
-
-function writeAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
 }
 
 /** The state with every Float32Array replaced by a reference to a tensor of that name (pushed to `out`). */

@@ -1,7 +1,8 @@
 // Save and load named float32 tensors in the safetensors format (8-byte little-endian header
 // length, a JSON header of {name: {dtype, shape, data_offsets}}, then the raw bytes).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { TensorList } from '../common/index.js';
+import { writeFileAtomic } from '../files/index.js';
 
 const MAX_HEADER = 100 * 1024 * 1024;
 
@@ -92,9 +93,7 @@ export function decodeSafetensors(buf: Buffer, source = 'buffer'): { tensors: Te
 
 /** Writes atomically: a crash mid-write leaves the old file, never a truncated one. */
 export function saveSafetensors(path: string, tensors: TensorList, metadata: Record<string, string> = {}): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeSafetensors(tensors, metadata));
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
 export function loadSafetensors(path: string): { tensors: TensorList; metadata: Record<string, string> } {
