@@ -9,6 +9,7 @@ import { add, compile, crossEntropy, grad, mul, softmax, sub, type Sym, totalVar
 import { convnet, lenet, mlp, bindParams, initParams, resnet18, type Model } from '../src/models/index.js';
 import { cosineMatching, l2Matching, parameterGradients } from '../src/attacks/objectives.js';
 import { get, oneHot as oneHotOf, reference, type RefTensor as HostTensor } from '../test/helpers/reference.js';
+import { sgdStep } from './web-tasks.js';
 
 // The reference's tensors, read once (the tests' loader: fixtures/reference).
 export const T = (name: string): HostTensor => get(reference().tensors, name);
@@ -84,12 +85,7 @@ export async function coreTasks(): Promise<Task[]> {
 export function trainTask(name: string, model: Model, initial: HostTensor[], x: HostTensor, y: HostTensor, warm?: number, iters?: number, reuse = true): Task {
   let params = initial;
   let spare: (Float32Array | undefined)[] = [undefined, ...initial.map((p) => new Float32Array(p.data.length))];
-  const step = compile((xs: Sym, ys: Sym, ...p: Sym[]) => {
-    const { logits } = model.forward(bindParams(model.params, p), xs, { training: true });
-    const loss = crossEntropy(logits, ys);
-    const g = grad(loss, p);
-    return [loss, ...p.map((pi, i) => sub(pi, mul(g[i]!, 1e-2)))];
-  }, { name });
+  const step = sgdStep(model, name);
   return {
     name,
     warm,

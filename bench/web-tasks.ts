@@ -2,9 +2,19 @@
 // in onnxruntime-web: loss, parameter gradients and an SGD update as one compiled call (as the
 // core bench's train_* tasks), on seeded random data. No Node built-ins: the page bundles this.
 import { Rng } from '../src/common/rng.js';
-import { compile, crossEntropy, grad, mul, sub, type Sym } from '../src/core/index.js';
-import { bindParams, createModel, initParams } from '../src/models/index.js';
+import { type Compiled, compile, crossEntropy, grad, mul, sub, type Sym } from '../src/core/index.js';
+import { bindParams, createModel, initParams, type Model } from '../src/models/index.js';
 import { timeTask } from './timing.js';
+
+/** Loss, parameter gradients and an SGD update (lr 0.01) as one compiled call, batch norm in training mode: every bench's training step. */
+export function sgdStep(model: Model, name: string): Compiled {
+  return compile((xs: Sym, ys: Sym, ...p: Sym[]) => {
+    const { logits } = model.forward(bindParams(model.params, p), xs, { training: true });
+    const loss = crossEntropy(logits, ys);
+    const g = grad(loss, p);
+    return [loss, ...p.map((pi, i) => sub(pi, mul(g[i]!, 1e-2)))];
+  }, { name });
+}
 
 export interface StepTask {
   name: string;
@@ -20,12 +30,7 @@ export function webTasks(): StepTask[] {
     const x = { shape: [batch, 1, 28, 28], data: Float32Array.from({ length: batch * 784 }, () => rng.uniform()) };
     const y = { shape: [batch, 10], data: new Float32Array(batch * 10) };
     for (let i = 0; i < batch; i++) y.data[i * 10 + rng.int(10)] = 1;
-    const step = compile((xs: Sym, ys: Sym, ...p: Sym[]) => {
-      const { logits } = m.forward(bindParams(m.params, p), xs, { training: true });
-      const loss = crossEntropy(logits, ys);
-      const g = grad(loss, p);
-      return [loss, ...p.map((pi, i) => sub(pi, mul(g[i]!, 1e-2)))];
-    }, { name });
+    const step = sgdStep(m, name);
     tasks.push({
       name,
       step: async () => {
