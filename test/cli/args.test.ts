@@ -9,17 +9,9 @@ import { attackCommand } from '../../src/cli/attack.js';
 import { compareCommand } from '../../src/cli/compare.js';
 import { privacyTableCommand } from '../../src/cli/privacy-table.js';
 import { trainCommand } from '../../src/cli/train.js';
+import { usageErrorOf } from '../helpers/usage.js';
 
-function usageError(cmd: Command, argv: string[]): string {
-  try {
-    parseCommand(cmd, argv);
-  } catch (e) {
-    assert.ok(e instanceof UsageError, `not a usage error: ${(e as Error).message}`);
-    assert.ok(!(e as Error).message.includes('\n'), 'one line');
-    return (e as Error).message;
-  }
-  assert.fail(`${argv.join(' ')} was accepted`);
-}
+const usageError = (cmd: Command, argv: string[]) => usageErrorOf(() => parseCommand(cmd, argv), argv.join(' '));
 
 describe('negative numbers are values, and the range is named', () => {
   const cases: [Command, string, RegExp][] = [

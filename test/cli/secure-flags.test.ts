@@ -6,25 +6,21 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseCommand, UsageError } from '../../src/cli/args.js';
+import { parseCommand } from '../../src/cli/args.js';
 import { DEFAULT_SECURE_CLIP, defenseFromFlags, specFromOptions } from '../../src/cli/run-options.js';
 import { serveCommand } from '../../src/cli/serve.js';
 import { trainCommand } from '../../src/cli/train.js';
+import { usageErrorOf } from '../helpers/usage.js';
 
 const train = (argv: string) => parseCommand(trainCommand, argv.split(' '))!;
 const serve = (argv: string) => parseCommand(serveCommand, [...argv.split(' '), '--access', 'a.json'])!;
 
 /** The one-line usage error of parsing (and making the spec of) `argv`. */
 function trainError(argv: string): string {
-  try {
+  return usageErrorOf(() => {
     const o = train(argv);
     specFromOptions(o as never, defenseFromFlags(o), 60_000);
-  } catch (e) {
-    assert.ok(e instanceof UsageError, `not a usage error: ${(e as Error).message}`);
-    assert.ok(!(e as Error).message.includes('\n'), 'one line');
-    return (e as Error).message;
-  }
-  assert.fail(`"${argv}" was accepted`);
+  }, `"${argv}"`);
 }
 
 describe('secure-aggregation flags', () => {

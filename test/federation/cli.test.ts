@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { parseCommand, UsageError } from '../../src/cli/args.js';
 import { trainCommand, withModelRecipe } from '../../src/cli/train.js';
 import { defenseFromFlags } from '../../src/cli/run-options.js';
+import { usageErrorOf } from '../helpers/usage.js';
 
 function parse(argv: string) {
   const o = parseCommand(trainCommand, argv.split(' '));
@@ -15,16 +16,7 @@ function parse(argv: string) {
   return o;
 }
 
-function usageError(argv: string): string {
-  try {
-    parseCommand(trainCommand, argv.split(' '));
-  } catch (e) {
-    assert.ok(e instanceof UsageError, `not a usage error: ${(e as Error).message}`);
-    assert.ok(!(e as Error).message.includes('\n'), 'one line');
-    return (e as Error).message;
-  }
-  assert.fail(`"${argv}" was accepted`);
-}
+const usageError = (argv: string) => usageErrorOf(() => parseCommand(trainCommand, argv.split(' ')), `"${argv}"`);
 
 describe('dgp train options', () => {
   const cases: [string, RegExp][] = [
