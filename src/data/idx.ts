@@ -15,29 +15,25 @@ export interface IdxImages {
   pixels: Uint8Array;
 }
 
-export function parseIdxImages(buf: Uint8Array, file: string): IdxImages {
-  if (buf.length < 16) throw new Error(`${file}: truncated IDX header (${buf.length} bytes, need 16)`);
+/** The header's big-endian int32 fields after its magic (the count, then the dimensions), checked. */
+function idxHeader(buf: Uint8Array, file: string, magic: number, what: string, fields: number): number[] {
+  const size = 4 * (1 + fields);
+  if (buf.length < size) throw new Error(`${file}: truncated IDX header (${buf.length} bytes, need ${size})`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const magic = view.getUint32(0);
-  if (magic !== IDX_IMAGES_MAGIC) {
-    throw new Error(`${file}: bad magic ${magic} for IDX images (expected ${IDX_IMAGES_MAGIC})`);
-  }
-  const count = view.getUint32(4);
-  const rows = view.getUint32(8);
-  const cols = view.getUint32(12);
+  const found = view.getUint32(0);
+  if (found !== magic) throw new Error(`${file}: bad magic ${found} for IDX ${what} (expected ${magic})`);
+  return Array.from({ length: fields }, (_, i) => view.getUint32(4 + 4 * i));
+}
+
+export function parseIdxImages(buf: Uint8Array, file: string): IdxImages {
+  const [count, rows, cols] = idxHeader(buf, file, IDX_IMAGES_MAGIC, 'images', 3) as [number, number, number];
   if (rows === 0 || cols === 0) throw new Error(`${file}: bad image dimensions ${rows}x${cols}`);
   checkLength(buf.length, 16, count, rows * cols, `images of ${rows}x${cols}`, file);
   return { count, rows, cols, pixels: buf.subarray(16, 16 + count * rows * cols) };
 }
 
 export function parseIdxLabels(buf: Uint8Array, file: string): Uint8Array {
-  if (buf.length < 8) throw new Error(`${file}: truncated IDX header (${buf.length} bytes, need 8)`);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const magic = view.getUint32(0);
-  if (magic !== IDX_LABELS_MAGIC) {
-    throw new Error(`${file}: bad magic ${magic} for IDX labels (expected ${IDX_LABELS_MAGIC})`);
-  }
-  const count = view.getUint32(4);
+  const [count] = idxHeader(buf, file, IDX_LABELS_MAGIC, 'labels', 1) as [number];
   checkLength(buf.length, 8, count, 1, 'labels', file);
   return buf.subarray(8, 8 + count);
 }
