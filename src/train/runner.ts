@@ -53,18 +53,18 @@ export class ModelRunner {
 
   /** `target` holds one row of class probabilities per example (one-hot for hard labels). */
   async lossAndGrad(params: TensorList, x: Float32Array, shape: number[], target: Float32Array): Promise<LossAndGrad> {
-    const b = shape[0]!;
-    const out = await this.gradFn.run([
-      { data: x, shape },
-      { data: target, shape: [b, this.model.numClasses] },
-      ...this.noiseInput(b),
-      ...params.map((t) => ({ data: t.data, shape: t.shape })),
-    ]);
+    const out = await this.gradFn.run(this.trainingInputs(params, x, shape, target));
     const np = params.length;
     const grads = params.map((t, i) => ({ name: t.name, shape: t.shape, data: out[1 + i]! }));
     const meta = this.bnMeta.get(shape.join('x')) ?? [];
     const bnStats = meta.map(({ layer, count }, k) => ({ layer, count, mean: out[1 + np + 2 * k]!, variance: out[2 + np + 2 * k]! }));
     return { loss: out[0]![0]!, grads, bnStats };
+  }
+
+  /** The inputs of a training-step function: the batch, its targets, the noise draw (stochastic models), the parameters. */
+  private trainingInputs(params: TensorList, x: Float32Array, shape: number[], target: Float32Array): { data: Float32Array; shape: number[] }[] {
+    const b = shape[0]!;
+    return [{ data: x, shape }, { data: target, shape: [b, this.model.numClasses] }, ...this.noiseInput(b), ...params.map(hostTensor)];
   }
 
   /** A fresh standard-normal draw for a stochastic model's training step (none for the others). */
@@ -94,26 +94,21 @@ export class ModelRunner {
       },
       { name: `${this.model.name}.lossAndGradEval` },
     );
-    const b = shape[0]!;
-    const out = await this.evalGradFn.run([
-      { data: x, shape },
-      { data: target, shape: [b, this.model.numClasses] },
-      ...this.noiseInput(b),
-      ...params.map((t) => ({ data: t.data, shape: t.shape })),
-      ...buffers.map((t) => ({ data: t.data, shape: t.shape })),
-    ]);
+    const out = await this.evalGradFn.run([...this.trainingInputs(params, x, shape, target), ...buffers.map(hostTensor)]);
     return { loss: out[0]![0]!, grads: params.map((t, i) => ({ name: t.name, shape: t.shape, data: out[1 + i]! })) };
   }
 
   async predict(params: TensorList, buffers: TensorList, x: Float32Array, shape: number[]): Promise<Float32Array> {
     const [logits] = await this.predictFn.run([
       { data: x, shape },
-      ...params.map((t) => ({ data: t.data, shape: t.shape })),
-      ...buffers.map((t) => ({ data: t.data, shape: t.shape })),
+      ...params.map(hostTensor),
+      ...buffers.map(hostTensor),
     ]);
     return logits!;
   }
 }
+
+const hostTensor = (t: { data: Float32Array; shape: number[] }) => ({ data: t.data, shape: t.shape });
 
 /** PyTorch's running-statistics update: momentum 0.1 and the unbiased batch variance. */
 export function updateRunningStats(buffers: TensorList, stats: LossAndGrad['bnStats'], momentum = 0.1): void {
