@@ -89,6 +89,7 @@ export class ClientHost {
   private proxy(id: number): ClientProxy {
     return {
       id,
+      readsServerModel: true,
       // A view reads only the control part, so a sync is not copied.
       sync: async (m) => {
         const round = decodeMessage(m, 'sync').control.round + 1;

@@ -38,6 +38,8 @@ export class ClientStore {
   /** Versions written but maybe not yet on disk, by file name. */
   private readonly unwritten = new Map<string, Buffer>();
   private failure: Error | null = null;
+  /** Resolved when any queued operation ends: one promise that every waiting `drain` shares. */
+  private progress: { promise: Promise<void>; resolve: () => void } | null = null;
 
   /** Opens (or makes) the folder and reads its file names once; temporary files of an interrupted write are removed. */
   constructor(readonly dir: string) {
@@ -145,7 +147,18 @@ export class ClientStore {
 
   /** Waits until at most `limit` versions are not yet on disk: memory stays bounded when the disk is slower than the rounds. */
   async drain(limit: number): Promise<void> {
-    while (this.unwritten.size > limit && this.queues.size > 0) await Promise.race(this.queues.values());
+    // Not Promise.race over the queues: each call would hang a reaction on every pending queue,
+    // and with a round's clients waiting those piled up by the hundred thousand.
+    while (this.unwritten.size > limit && this.queues.size > 0) await this.nextProgress();
+  }
+
+  private nextProgress(): Promise<void> {
+    if (!this.progress) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.progress = { promise, resolve };
+    }
+    return this.progress.promise;
   }
 
   /** The first background write or removal that failed, thrown. */
@@ -161,6 +174,9 @@ export class ClientStore {
     // The queue of a client whose work is all done is dropped, so the map holds only clients with pending work.
     void next.then(() => {
       if (this.queues.get(id) === next) this.queues.delete(id);
+      const waiting = this.progress;
+      this.progress = null;
+      waiting?.resolve();
     });
   }
 

@@ -16,6 +16,11 @@ import { decodeMessage, encodeWithTensors, type FitTask, type SharedPositions } 
 /** How the server reaches a client: three calls, bytes in and out (a network stub would do the same). */
 export interface ClientProxy {
   readonly id: number;
+  /**
+   * The client reads the server's own model in this process (client-host.ts): its sync carries
+   * the control part only, and is counted as the whole sync a client with its own copy receives.
+   */
+  readonly readsServerModel?: boolean;
   sync(message: Uint8Array): Promise<void>;
   fit(message: Uint8Array): Promise<Uint8Array>;
   broadcast(message: Uint8Array): Promise<void>;

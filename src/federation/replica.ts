@@ -82,16 +82,31 @@ export class Replica implements ModelCopy {
 
   /** The whole state for one client, dense. */
   syncMessage(clientId: number): Uint8Array {
+    const { control, payload } = this.syncParts();
+    const out = encodeMessage(control, payload);
+    readdress(out.subarray(out.length - payload.length), clientId);
+    return out;
+  }
+
+  /**
+   * For a client that reads this model in place (ClientProxy.readsServerModel): the sync's control
+   * part alone, and the length of the whole sync it stands for.
+   */
+  syncNotice(): { message: Uint8Array; fullLength: number } {
+    const { control, payload } = this.syncParts();
+    const message = encodeMessage(control);
+    return { message, fullLength: message.length + payload.length };
+  }
+
+  /** The sync's control part, and its codec part encoded once per round (the model changes only through applyBroadcast). */
+  private syncParts(): { control: ControlOf<'sync'>; payload: Uint8Array } {
     const m = this.meta;
     const control: ControlOf<'sync'> = { type: 'sync', round: m.round, optimizer: m.optimizer, optimizerStep: m.step, momentum: m.momentum };
     if (this.syncPayload?.round !== m.round) {
       const bytes = decodeMessage(encodeWithTensors(control, 0, 'aggregate', this.allTensors().map((t) => denseUpdate(t.name, t.shape, t.data))), 'sync').payload;
       this.syncPayload = { round: m.round, bytes };
     }
-    const payload = this.syncPayload.bytes;
-    const out = encodeMessage(control, payload);
-    readdress(out.subarray(out.length - payload.length), clientId);
-    return out;
+    return { control, payload: this.syncPayload.bytes };
   }
 
   /** A replica from a sync message addressed to `clientId`, at the round the message says. */

@@ -235,16 +235,24 @@ export class FederatedServer {
   private async train(c: number, fit: Uint8Array): Promise<Uint8Array> {
     const proxy = this.setup.clients[c]!;
     if (!this.inSync[c]) {
-      const sync = this.current.syncMessage(c);
-      await this.send(c, 'sync', sync, () => proxy.sync(sync));
+      if (proxy.readsServerModel) {
+        const { message, fullLength } = this.current.syncNotice();
+        await this.send(c, 'sync', message, () => proxy.sync(message), fullLength);
+      } else {
+        const sync = this.current.syncMessage(c);
+        await this.send(c, 'sync', sync, () => proxy.sync(sync));
+      }
       this.inSync[c] = true;
     }
     return this.send(c, 'fit', fit, () => proxy.fit(fit));
   }
 
-  /** One call to client c: bytes down counted before, bytes up (an answer) after; a failure names its phase. */
-  private async send<T extends void | Uint8Array>(c: number, phase: Dropout['phase'], message: Uint8Array, call: () => Promise<T>): Promise<T> {
-    this.bytesDown[c]! += message.length;
+  /**
+   * One call to client c: bytes down counted before (`counted`: the message's length unless it
+   * stands for a longer one), bytes up (an answer) after; a failure names its phase.
+   */
+  private async send<T extends void | Uint8Array>(c: number, phase: Dropout['phase'], message: Uint8Array, call: () => Promise<T>, counted = message.length): Promise<T> {
+    this.bytesDown[c]! += counted;
     try {
       const answer = await this.call(call());
       if (answer instanceof Uint8Array) this.bytesUp[c]! += answer.length;
