@@ -37,12 +37,18 @@ export class ClientStore {
   private readonly queues = new Map<number, Promise<void>>();
   /** Versions written but maybe not yet on disk, by file name. */
   private readonly unwritten = new Map<string, Buffer>();
+  /** Their bytes together. */
+  private unwrittenBytes = 0;
   private failure: Error | null = null;
   /** Resolved when any queued operation ends: one promise that every waiting `drain` shares. */
   private progress: { promise: Promise<void>; resolve: () => void } | null = null;
 
   /** Opens (or makes) the folder and reads its file names once; temporary files of an interrupted write are removed. */
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    /** See `drain`. */
+    readonly maxUnwrittenBytes = 256 * 2 ** 20,
+  ) {
     try {
       mkdirSync(dir, { recursive: true });
     } catch (e) {
@@ -93,10 +99,10 @@ export class ClientStore {
     const rest = splitTensors(state, 'state', tensors);
     const bytes = encodeSafetensors(tensors, { format: String(FORMAT), client: String(id), round: String(round), state: stateToJSON(rest) });
     const name = clientStateFile(id, round);
-    this.unwritten.set(name, bytes);
+    this.keepUnwritten(name, bytes);
     this.enqueue(id, async () => {
       await writeFileAtomicAsync(join(this.dir, name), bytes);
-      if (this.unwritten.get(name) === bytes) this.unwritten.delete(name);
+      if (this.unwritten.get(name) === bytes) this.dropUnwritten(name);
     });
     const rounds = this.rounds(id).filter((r) => r !== round);
     rounds.push(round);
@@ -145,11 +151,27 @@ export class ClientStore {
     this.throwFailure();
   }
 
-  /** Waits until at most `limit` versions are not yet on disk: memory stays bounded when the disk is slower than the rounds. */
+  /**
+   * Waits until at most `limit` versions, and at most `maxUnwrittenBytes`, are not yet on disk:
+   * memory stays bounded when the disk is slower than the rounds (a ResNet-18 state is 45 MB).
+   */
   async drain(limit: number): Promise<void> {
     // Not Promise.race over the queues: each call would hang a reaction on every pending queue,
     // and with a round's clients waiting those piled up by the hundred thousand.
-    while (this.unwritten.size > limit && this.queues.size > 0) await this.nextProgress();
+    while ((this.unwritten.size > limit || this.unwrittenBytes > this.maxUnwrittenBytes) && this.queues.size > 0) await this.nextProgress();
+  }
+
+  private keepUnwritten(name: string, bytes: Buffer): void {
+    this.dropUnwritten(name);
+    this.unwritten.set(name, bytes);
+    this.unwrittenBytes += bytes.length;
+  }
+
+  private dropUnwritten(name: string): void {
+    const old = this.unwritten.get(name);
+    if (!old) return;
+    this.unwritten.delete(name);
+    this.unwrittenBytes -= old.length;
   }
 
   private nextProgress(): Promise<void> {
@@ -207,7 +229,7 @@ export class ClientStore {
     const gone = rounds.filter((r) => !kept.includes(r)).map((r) => clientStateFile(id, r));
     this.versions.set(id, kept);
     if (gone.length === 0) return;
-    for (const name of gone) this.unwritten.delete(name);
+    for (const name of gone) this.dropUnwritten(name);
     // After the client's queued writes: a version is removed only once it is on disk.
     this.enqueue(id, async () => {
       for (const name of gone) await rm(join(this.dir, name), { force: true });
