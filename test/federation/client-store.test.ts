@@ -2,12 +2,12 @@
 // nothing of a run's result: the same history, weights and bytes as clients all in memory; a
 // checkpoint with it resumes to the uninterrupted run; a damaged state file is refused by name.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { encodeSafetensors, decodeSafetensors } from '../../src/models/index.js';
-import { runFederated, type FederatedSpec } from '../../src/federation/index.js';
+import { ClientStore, clientStateFile, runFederated, type FederatedSpec } from '../../src/federation/index.js';
 import { assertSameRun, spec, syntheticSplits } from './helpers.js';
 
 const data = syntheticSplits(300);
@@ -68,6 +68,17 @@ describe('client store', () => {
       assert.deepEqual(ran, [5, 6, 7, 8]);
       assertSameRun(resumed, whole);
     }
+  });
+
+  it('drain waits for the disk once the states waiting for it pass the byte bound, however few they are', async () => {
+    const dir = fresh();
+    const store = new ClientStore(dir, 1000);
+    const state = { sampler: { epoch: 1 }, defenseRng: [1, 2], defense: { residual: [new Float32Array(1000)] }, replicaRound: 3 } as never;
+    for (let id = 0; id < 3; id++) store.write(id, 3, state);
+    // Three versions are far below the count bound, but 12 kB are above the byte bound: drain must wait for the disk.
+    await store.drain(100);
+    for (let id = 0; id < 3; id++) assert.ok(existsSync(join(dir, clientStateFile(id, 3))), `client ${id}'s state is on disk`);
+    await store.settled();
   });
 
   it('refuses a store of another run, and a damaged state file, naming the file', async () => {
