@@ -92,17 +92,24 @@ export class ClientHost {
     return {
       id,
       readsServerModel: true,
-      // A view reads only the control part, so a sync is not copied.
+      // A view reads only the control part, so a sync is not copied. A client not in memory is
+      // not brought in for it (a round's syncs arrive together): it holds that round's model, and
+      // takes it up when it is brought in to work.
       sync: async (m) => {
-        const round = decodeMessage(m, 'sync').control.round + 1;
-        await this.roomFor(id);
-        return this.acquire(id, round).sync(m);
+        const resident = this.resident.get(id);
+        if (resident) return resident.client.sync(m);
+        this.replicaRounds[id] = decodeMessage(m, 'sync').control.round;
       },
       fit: (m) => {
-        const round = decodeMessage(m, ['fit', 'commit', 'secagg']).control.round;
+        const { control } = decodeMessage(m, ['fit', 'commit', 'secagg']);
+        // A plain update is the client's last call of its round (ADGP's commit and secure
+        // aggregation's steps come back to it): then it goes to the store at once.
+        const last = control.type === 'fit' && !control.task.aligned && !control.task.secure;
         return this.oneAtATime(async () => {
           await this.roomFor(id);
-          return this.acquire(id, round).fit(m.slice());
+          const answer = await this.acquire(id, control.round).fit(m.slice());
+          if (last) this.release(id);
+          return answer;
         });
       },
       broadcast: async (m) => {
@@ -174,10 +181,17 @@ export class ClientHost {
   private evict(): void {
     for (const [id, r] of this.resident) {
       if (this.resident.size < this.setup.capacity || r.round >= this.round) return;
-      this.writeBack(id, r);
-      this.replicaRounds[id] = r.client.replicaRound ?? -1;
-      this.resident.delete(id);
+      this.release(id);
     }
+  }
+
+  /** Client `id` written to the store and dropped from memory; an idle client follows the broadcasts by its round alone. */
+  private release(id: number): void {
+    const r = this.resident.get(id);
+    if (!r) return;
+    this.writeBack(id, r);
+    this.replicaRounds[id] = r.client.replicaRound ?? -1;
+    this.resident.delete(id);
   }
 
   private writeBack(id: number, r: Resident): void {

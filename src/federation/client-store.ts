@@ -47,7 +47,7 @@ export class ClientStore {
   constructor(
     readonly dir: string,
     /** See `drain`. */
-    readonly maxUnwrittenBytes = 256 * 2 ** 20,
+    readonly maxUnwrittenBytes = 128 * 2 ** 20,
   ) {
     try {
       mkdirSync(dir, { recursive: true });
