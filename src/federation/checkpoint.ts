@@ -1,14 +1,18 @@
 // Checkpoints of a federated run (the folder itself: src/train/checkpoints.ts):
-//   DIR/round-000040/  model.safetensors (parameters, buffers, momentum), state.json, manifest.json
+//   DIR/round-000040/  model.safetensors (parameters, buffers, momentum), clients.safetensors (the
+//   clients' float tensors, which state.json names), state.json, manifest.json
 // Loading checks every file against the manifest, then the structure of state.json (a schema,
 // and the client and server states against the spec and the model), so a file edited by hand
 // and given new hashes is refused with the file and the field named, not read as garbage.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { NamedTensor } from '../common/index.js';
 import { stateFromJSON, stateToJSON, type Defense } from '../defenses/index.js';
 import { decodeSafetensors, encodeSafetensors, matchLayout } from '../models/index.js';
 import { latestRoundFolder, readRoundFolder, writeRoundFolder } from '../train/index.js';
 import { checkStateFile } from './checkpoint-state.js';
 import type { ClientState } from './client.js';
+import { joinTensors, splitTensors } from './state-tensors.js';
 import { fullLayout, Replica, type ModelLayout, type ReplicaMeta } from './replica.js';
 import type { RoundRecord, ServerState } from './server.js';
 import type { FederatedSpec } from './spec.js';
@@ -45,18 +49,20 @@ interface StateFile {
 
 export function saveCheckpoint(dir: string, c: Checkpoint): string {
   const m = c.model;
+  const clientTensors: NamedTensor[] = [];
   const state: StateFile = {
     format: FORMAT,
     spec: c.spec,
     model: m.meta,
     server: c.server,
-    clients: c.clients,
+    clients: splitTensors(c.clients, 'clients', clientTensors) as ClientState[],
     history: c.history,
     ...(c.remote ? { remote: c.remote } : {}),
     ...(c.clientStore ? { clientStore: c.clientStore } : {}),
   };
   const files = {
     'model.safetensors': encodeSafetensors(m.allTensors(), { round: String(m.round) }),
+    'clients.safetensors': encodeSafetensors(clientTensors, { round: String(m.round) }),
     'state.json': Buffer.from(stateToJSON(state)),
   };
   const summary = { kind: 'federated' as const, done: m.round, planned: c.spec.rounds, dataset: c.spec.dataset, model: c.spec.model.name, writtenAt: new Date().toISOString() };
@@ -69,12 +75,19 @@ export function loadCheckpoint(dir: string, layout: ModelLayout, defense?: Defen
     throw new Error(`checkpoint ${dir}: ${why}`);
   };
   const folder = latestRoundFolder(dir, fail);
-  const files = readRoundFolder(folder, ['model.safetensors', 'state.json'], fail);
+  // Checkpoints written before clients.safetensors kept the clients' floats in state.json.
+  const withTensors = existsSync(join(folder, 'clients.safetensors'));
+  const files = readRoundFolder(folder, ['model.safetensors', 'state.json', ...(withTensors ? ['clients.safetensors'] : [])], fail);
   let raw: unknown;
   try {
     raw = stateFromJSON(files['state.json']!.toString('utf8'));
   } catch (e) {
     return fail(`state.json is not readable (${(e as Error).message})`);
+  }
+  if (withTensors && raw !== null && typeof raw === 'object' && 'clients' in raw) {
+    const clientsFile = join(folder, 'clients.safetensors');
+    const byName = new Map(decodeSafetensors(files['clients.safetensors']!, clientsFile).tensors.map((t) => [t.name, t.data]));
+    (raw as { clients: unknown }).clients = joinTensors((raw as { clients: unknown }).clients, byName, (why) => fail(`${join(folder, 'state.json')}: ${why}`));
   }
   // The structure, then the parts against each other, the spec and the model: a file edited and given new sums is refused here.
   const state = checkStateFile(raw, layout, (why) => fail(`${join(folder, 'state.json')}: ${why}`), defense) as StateFile;

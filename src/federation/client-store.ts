@@ -17,6 +17,7 @@ import { writeFileAtomic, writeFileAtomicAsync } from '../files/index.js';
 import { stateFromJSON, stateToJSON } from '../defenses/index.js';
 import { decodeSafetensors, encodeSafetensors } from '../models/index.js';
 import type { ClientState } from './client.js';
+import { joinTensors, splitTensors } from './state-tensors.js';
 import type { FederatedSpec } from './spec.js';
 
 const FORMAT = 1;
@@ -241,32 +242,4 @@ export class ClientStore {
     if (!r) this.versions.set(id, (r = []));
     return r;
   }
-}
-
-/** The state with every Float32Array replaced by a reference to a tensor of that name (pushed to `out`). */
-function splitTensors(value: unknown, path: string, out: NamedTensor[]): unknown {
-  if (value instanceof Float32Array) {
-    out.push({ name: path, shape: [value.length], data: value });
-    return { $tensor: path };
-  }
-  if (Array.isArray(value)) return value.map((v, i) => splitTensors(v, `${path}.${i}`, out));
-  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, splitTensors(v, `${path}.${k}`, out)]));
-  }
-  return value; // numbers, strings, null; other typed arrays go through stateToJSON's tags
-}
-
-/** The inverse of splitTensors. */
-function joinTensors(value: unknown, tensors: ReadonlyMap<string, Float32Array>, fail: (why: string) => never): unknown {
-  if (Array.isArray(value)) return value.map((v) => joinTensors(v, tensors, fail));
-  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
-    const keys = Object.keys(value);
-    if (keys.length === 1 && keys[0] === '$tensor') {
-      const name = (value as { $tensor: unknown }).$tensor;
-      const t = typeof name === 'string' ? tensors.get(name) : undefined;
-      return t ?? fail(`its state names tensor ${JSON.stringify(name)}, which the file does not hold`);
-    }
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, joinTensors(v, tensors, fail)]));
-  }
-  return value;
 }

@@ -10,6 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { stateFromJSON, stateToJSON } from '../../src/defenses/index.js';
 import { FEDERATED_DEFENSE_NAMES } from '../../src/defenses/index.js';
 import { checkStateFile } from '../../src/federation/checkpoint-state.js';
+import { joinTensors } from '../../src/federation/state-tensors.js';
+import { decodeSafetensors } from '../../src/models/index.js';
 import { runFederated, type FederatedSpec } from '../../src/federation/index.js';
 import { spec, syntheticSplits } from './helpers.js';
 
@@ -49,10 +51,22 @@ describe('a tampered checkpoint with recomputed hashes', () => {
   function editState(edit: (state: Record<string, any>) => void): string {
     const dir = copy();
     const state = stateFromJSON(readFileSync(join(folderOf(dir), 'state.json'), 'utf8')) as Record<string, any>;
+    // The clients' floats live in clients.safetensors; the edit sees them in place and writes them inline, as older checkpoints hold them.
+    const tensors = decodeSafetensors(readFileSync(join(folderOf(dir), 'clients.safetensors'))).tensors;
+    state.clients = joinTensors(state.clients, new Map(tensors.map((t) => [t.name, t.data])), (why) => {
+      throw new Error(why);
+    });
     edit(state);
     forge(dir, 'state.json', Buffer.from(stateToJSON(state)));
     return dir;
   }
+
+  it('keeps the clients\' floats in clients.safetensors, not in the JSON (a ResNet-18 run\'s residuals are longer than any JSON string V8 can make)', () => {
+    const json = readFileSync(join(folderOf(original), 'state.json'), 'utf8');
+    assert.ok(json.includes('"$tensor":"clients.2.defense.residual.0"'), 'state.json names the tensor');
+    const names = decodeSafetensors(readFileSync(join(folderOf(original), 'clients.safetensors'))).tensors.map((t) => t.name);
+    assert.ok(names.includes('clients.2.defense.residual.0'), names.join(', '));
+  });
 
   const stateCases: [string, (st: Record<string, any>) => void, RegExp][] = [
     ['the server state nulled', (st) => { st.server = null; }, /field "server": Expected object, received null/],
