@@ -48,6 +48,8 @@ const stateSchema = z.object({
   remote: z.object({ runId: z.string(), clientsSaved: z.array(z.boolean()) }).passthrough().optional(),
   // A run whose clients' states live in a client store (client-store.ts): `clients` is empty.
   clientStore: z.object({ dir: z.string() }).passthrough().optional(),
+  // The clients' float tensors are in this file of the folder (checkpoint.ts), `clients` names them.
+  clientTensors: z.literal('clients.safetensors').optional(),
 });
 
 type StateFile = z.infer<typeof stateSchema>;

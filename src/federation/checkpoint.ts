@@ -1,10 +1,9 @@
 // Checkpoints of a federated run (the folder itself: src/train/checkpoints.ts):
-//   DIR/round-000040/  model.safetensors (parameters, buffers, momentum), clients.safetensors (the
-//   clients' float tensors, which state.json names), state.json, manifest.json
+//   DIR/round-000040/  model.safetensors (parameters, buffers, momentum), state.json, manifest.json,
+//   and clients.safetensors when the clients' states hold floats (state.json names the file and them)
 // Loading checks every file against the manifest, then the structure of state.json (a schema,
 // and the client and server states against the spec and the model), so a file edited by hand
 // and given new hashes is refused with the file and the field named, not read as garbage.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NamedTensor } from '../common/index.js';
 import { stateFromJSON, stateToJSON, type Defense } from '../defenses/index.js';
@@ -45,7 +44,11 @@ interface StateFile {
   history: HistoryEntry[];
   remote?: { runId: string; clientsSaved: boolean[] };
   clientStore?: { dir: string };
+  clientTensors?: typeof CLIENT_TENSORS;
 }
+
+/** Where the clients' floats go: JSON text of a ResNet-18 run's residuals is longer than V8 can make. */
+const CLIENT_TENSORS = 'clients.safetensors';
 
 export function saveCheckpoint(dir: string, c: Checkpoint): string {
   const m = c.model;
@@ -59,10 +62,11 @@ export function saveCheckpoint(dir: string, c: Checkpoint): string {
     history: c.history,
     ...(c.remote ? { remote: c.remote } : {}),
     ...(c.clientStore ? { clientStore: c.clientStore } : {}),
+    ...(clientTensors.length > 0 ? { clientTensors: CLIENT_TENSORS } : {}),
   };
   const files = {
     'model.safetensors': encodeSafetensors(m.allTensors(), { round: String(m.round) }),
-    'clients.safetensors': encodeSafetensors(clientTensors, { round: String(m.round) }),
+    ...(clientTensors.length > 0 ? { [CLIENT_TENSORS]: encodeSafetensors(clientTensors, { round: String(m.round) }) } : {}),
     'state.json': Buffer.from(stateToJSON(state)),
   };
   const summary = { kind: 'federated' as const, done: m.round, planned: c.spec.rounds, dataset: c.spec.dataset, model: c.spec.model.name, writtenAt: new Date().toISOString() };
@@ -75,22 +79,24 @@ export function loadCheckpoint(dir: string, layout: ModelLayout, defense?: Defen
     throw new Error(`checkpoint ${dir}: ${why}`);
   };
   const folder = latestRoundFolder(dir, fail);
-  // Checkpoints written before clients.safetensors kept the clients' floats in state.json.
-  const withTensors = existsSync(join(folder, 'clients.safetensors'));
-  const files = readRoundFolder(folder, ['model.safetensors', 'state.json', ...(withTensors ? ['clients.safetensors'] : [])], fail);
+  const files = readRoundFolder(folder, ['model.safetensors', 'state.json'], fail);
   let raw: unknown;
   try {
     raw = stateFromJSON(files['state.json']!.toString('utf8'));
   } catch (e) {
     return fail(`state.json is not readable (${(e as Error).message})`);
   }
-  if (withTensors && raw !== null && typeof raw === 'object' && 'clients' in raw) {
-    const clientsFile = join(folder, 'clients.safetensors');
-    const byName = new Map(decodeSafetensors(files['clients.safetensors']!, clientsFile).tensors.map((t) => [t.name, t.data]));
-    (raw as { clients: unknown }).clients = joinTensors((raw as { clients: unknown }).clients, byName, (why) => fail(`${join(folder, 'state.json')}: ${why}`));
+  // Checkpoints written before clients.safetensors kept the clients' floats in state.json; a newer one names the file.
+  const stateFile = join(folder, 'state.json');
+  const named = raw !== null && typeof raw === 'object' ? (raw as { clientTensors?: unknown }).clientTensors : undefined;
+  if (named === CLIENT_TENSORS) {
+    const tensorsFile = join(folder, CLIENT_TENSORS);
+    const { tensors } = decodeSafetensors(readRoundFolder(folder, [CLIENT_TENSORS], fail)[CLIENT_TENSORS]!, tensorsFile);
+    const raws = raw as { clients: unknown };
+    raws.clients = joinTensors(raws.clients, new Map(tensors.map((t) => [t.name, t.data])), (why) => fail(`${tensorsFile}: ${why}`));
   }
   // The structure, then the parts against each other, the spec and the model: a file edited and given new sums is refused here.
-  const state = checkStateFile(raw, layout, (why) => fail(`${join(folder, 'state.json')}: ${why}`), defense) as StateFile;
+  const state = checkStateFile(raw, layout, (why) => fail(`${stateFile}: ${why}`), defense) as StateFile;
   const modelFile = join(folder, 'model.safetensors');
   const { tensors, metadata } = decodeSafetensors(files['model.safetensors']!, modelFile);
   if (metadata['round'] !== String(state.model.round)) fail(`model.safetensors is of round ${metadata['round']}, state.json of round ${state.model.round}`);

@@ -68,6 +68,12 @@ describe('a tampered checkpoint with recomputed hashes', () => {
     assert.ok(names.includes('clients.2.defense.residual.0'), names.join(', '));
   });
 
+  it('refuses a checkpoint whose clients.safetensors is gone, naming it', async () => {
+    const dir = copy();
+    rmSync(join(folderOf(dir), 'clients.safetensors'));
+    await assert.rejects(runFederated(s, data, { resume: dir }), /cannot read clients\.safetensors \(ENOENT/);
+  });
+
   const stateCases: [string, (st: Record<string, any>) => void, RegExp][] = [
     ['the server state nulled', (st) => { st.server = null; }, /field "server": Expected object, received null/],
     ['a client state removed', (st) => { st.clients.pop(); }, /field "clients": 2 client states for a run of 3 clients/],
