@@ -235,13 +235,8 @@ export class FederatedServer {
   private async train(c: number, fit: Uint8Array): Promise<Uint8Array> {
     const proxy = this.setup.clients[c]!;
     if (!this.inSync[c]) {
-      if (proxy.readsServerModel) {
-        const { message, fullLength } = this.current.syncNotice();
-        await this.send(c, 'sync', message, () => proxy.sync(message), fullLength);
-      } else {
-        const sync = this.current.syncMessage(c);
-        await this.send(c, 'sync', sync, () => proxy.sync(sync));
-      }
+      const sync: { message: Uint8Array; fullLength?: number } = proxy.readsServerModel ? this.current.syncNotice() : { message: this.current.syncMessage(c) };
+      await this.send(c, 'sync', sync.message, () => proxy.sync(sync.message), sync.fullLength);
       this.inSync[c] = true;
     }
     return this.send(c, 'fit', fit, () => proxy.fit(fit));
